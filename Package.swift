@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module rule (see docs/architecture.md): arrows point down only.
+// whet → Workbench → {TUI, Training, Evaluation, ...} → Engine → {CBLAS, CKernels}
+// Only TUICurses imports CNCurses; the engine never imports a terminal module.
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Whetstone",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "whet", targets: ["whet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // ncursesw's pkg-config adds -D flags SwiftPM refuses; the headers sit on the default path.
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
+        .target(name: "Training", dependencies: ["Engine"], swiftSettings: optimize),
+        .target(name: "Evaluation", dependencies: ["Engine"], swiftSettings: optimize),
+        .target(name: "TUI"),
+        .target(name: "TUICurses", dependencies: ["TUI", "CNCurses"]),
+        .target(name: "TUITesting", dependencies: ["TUI"]),
+        .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation"]),
+        .executableTarget(name: "whet", dependencies: [
+            "Engine", "Training", "Evaluation", "Workbench", "TUI", "TUICurses",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TUI", "TUITesting", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,27 @@
+#ifndef WHET_CKERNELS_H
+#define WHET_CKERNELS_H
+// Small C kernels that need intrinsics or bit tricks Swift makes awkward.
+// Everything here is pure: no allocation, no global state beyond cached CPU feature flags.
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// IEEE 754 half precision <-> single precision (round to nearest even, NaN and Inf preserved).
+float whet_fp16_to_fp32(uint16_t h);
+uint16_t whet_fp32_to_fp16(float f);
+void whet_fp16_to_fp32_row(const uint16_t *src, float *dst, size_t n);
+void whet_fp32_to_fp16_row(const float *src, uint16_t *dst, size_t n);
+
+/// bfloat16 <-> single precision (round to nearest even; NaN stays NaN).
+float whet_bf16_to_fp32(uint16_t h);
+uint16_t whet_fp32_to_bf16(float f);
+void whet_bf16_to_fp32_row(const uint16_t *src, float *dst, size_t n);
+void whet_fp32_to_bf16_row(const float *src, uint16_t *dst, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Row kernels over raw buffers. The model code calls these directly in its hot loops;
+/// the `Tensor` operations in `TensorOps.swift` are thin shape-checking wrappers around them.
+/// All take `n` elements starting at the given pointers; `input` and `output` may alias.
+public enum Kernels {
+    @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
+        }
+        var s = acc.sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
+    }
+
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+            let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            acc.addProduct(va, vb)
+            i += 16
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// y = x / sqrt(mean(x²) + eps) * weight  (weight may be nil for a plain normalisation).
+    public static func rmsnorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, eps: Float,
+                               output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let meanSquare = dot(x, x, n) / Float(n)
+        let scale = 1 / (meanSquare + eps).squareRoot()
+        if let w = weight {
+            for i in 0..<n { y[i] = x[i] * scale * w[i] }
+        } else {
+            for i in 0..<n { y[i] = x[i] * scale }
+        }
+    }
+
+    /// y = (x - mean) / sqrt(var + eps) * weight + bias, with the population variance.
+    public static func layernorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                                 eps: Float, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let mean = sum(x, n) / Float(n)
+        var variance: Float = 0
+        for i in 0..<n {
+            let d = x[i] - mean
+            variance += d * d
+        }
+        variance /= Float(n)
+        let scale = 1 / (variance + eps).squareRoot()
+        for i in 0..<n {
+            var v = (x[i] - mean) * scale
+            if let w = weight { v *= w[i] }
+            if let b = bias { v += b[i] }
+            y[i] = v
+        }
+    }
+
+    /// Numerically stable softmax (subtracts the maximum first).
+    public static func softmax(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        guard n > 0 else { return }
+        var maxValue = -Float.infinity
+        for i in 0..<n where x[i] > maxValue { maxValue = x[i] }
+        if maxValue == -.infinity {
+            // Every entry masked: leave a uniform distribution rather than NaNs.
+            for i in 0..<n { y[i] = 1 / Float(n) }
+            return
+        }
+        var total: Float = 0
+        for i in 0..<n {
+            let e = expf(x[i] - maxValue)
+            y[i] = e
+            total += e
+        }
+        let inv = 1 / total
+        for i in 0..<n { y[i] *= inv }
+    }
+
+    /// GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+    @inline(__always)
+    public static func geluTanh(_ x: Float) -> Float {
+        let c: Float = 0.797_884_560_802_865_4 // sqrt(2/pi)
+        return 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+    }
+
+    /// SiLU (swish): x·σ(x).
+    @inline(__always)
+    public static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+
+    public static func geluTanh(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = geluTanh(x[i]) }
+    }
+
+    public static func silu(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = silu(x[i]) }
+    }
+
+    public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = a[i] + b[i] }
+    }
+
+    public static func mul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = a[i] * b[i] }
+    }
+
+    public static func scale(_ x: UnsafePointer<Float>, by s: Float, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = x[i] * s }
+    }
+
+    /// Rotary position embedding for one head vector of `headDim` values at `position`.
+    ///
+    /// `.neox` rotates pairs (i, i + rotaryDim/2) — the layout Gemma, Llama-HF and GPT-NeoX use;
+    /// `.interleaved` rotates pairs (2i, 2i+1) — the original GPT-J / Meta Llama layout.
+    /// Only the first `rotaryDim` values rotate (partial rotary); the frequency of pair i is
+    /// base^(-2i/rotaryDim), divided by `frequencyScale` (linear RoPE scaling).
+    public static func rope(_ x: UnsafeMutablePointer<Float>, headDim: Int, rotaryDim: Int, position: Int,
+                            base: Float, style: RopeStyle, frequencyScale: Float = 1) {
+        let half = rotaryDim / 2
+        let p = Double(position)
+        for i in 0..<half {
+            let freq = pow(Double(base), -2.0 * Double(i) / Double(rotaryDim)) / Double(frequencyScale)
+            let angle = p * freq
+            let c = Float(cos(angle)), s = Float(sin(angle))
+            let (ia, ib) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+            let a = x[ia], b = x[ib]
+            x[ia] = a * c - b * s
+            x[ib] = a * s + b * c
+        }
+    }
+}
+
+public enum RopeStyle: String, Sendable, Codable {
+    case neox
+    case interleaved
+}

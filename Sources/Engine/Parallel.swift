@@ -1,0 +1,56 @@
+import Dispatch
+
+/// Splits `count` independent rows over the cores with `DispatchQueue.concurrentPerform`.
+public enum Parallel {
+    /// Number of worker lanes to use (the active processor count; overridable for benchmarks).
+    public static var defaultLanes: Int { ProcessInfoCores.active }
+
+    /// Calls `body(range)` on disjoint sub-ranges of `0..<count`, in parallel when worth it.
+    /// `minimumPerLane` keeps tiny jobs on the calling thread where dispatch would cost more.
+    public static func forRanges(_ count: Int, lanes: Int = Parallel.defaultLanes, minimumPerLane: Int = 1,
+                                 _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let usable = max(1, min(lanes, count / max(1, minimumPerLane)))
+        if usable == 1 {
+            body(0..<count)
+            return
+        }
+        let chunk = (count + usable - 1) / usable
+        // The body only touches disjoint ranges, so sharing it across lanes is safe even though
+        // closures over raw pointers are not Sendable.
+        withoutActuallyEscaping(body) { escapable in
+            let shared = UncheckedSendableBox(escapable)
+            DispatchQueue.concurrentPerform(iterations: usable) { lane in
+                let start = lane * chunk
+                let end = min(count, start + chunk)
+                if start < end { shared.value(start..<end) }
+            }
+        }
+    }
+}
+
+/// Carries a value across a concurrency boundary the caller has proven safe.
+public struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+}
+
+enum ProcessInfoCores {
+    static var active: Int {
+        #if canImport(Foundation)
+        return max(1, sysconfActive())
+        #else
+        return 1
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private func sysconfActive() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+#elseif canImport(Darwin)
+import Darwin
+private func sysconfActive() -> Int { Int(sysconf(_SC_NPROCESSORS_ONLN)) }
+#else
+private func sysconfActive() -> Int { 1 }
+#endif

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Engine
+
+@main
+struct Whet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whet",
+        abstract: "Whetstone: a terminal workbench for the whole life of a generative-AI project.",
+        discussion: """
+        Run `whet` with no arguments to open the workbench. Every command takes --json and then
+        prints exactly one JSON object on stdout; progress goes to stderr. Models are found by
+        path, or by name in ./models and $WHET_HOME/models (default ~/.local/share/whetstone/models).
+        """,
+        version: WhetVersion.string,
+        subcommands: []
+    )
+
+    mutating func run() throws {
+        // The workbench is not built yet: show what the command line offers instead of failing.
+        print(Whet.helpMessage())
+        FileHandleOutput.stderr("whet: the terminal workbench is not available in this build yet; use the commands above.")
+    }
+}
+
+enum WhetVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,6 @@
+import Testing
+import Evaluation
+
+@Test func evaluationModuleLinks() {
+    #expect(!EvaluationModule.summary.isEmpty)
+}

@@ -1,0 +1,6 @@
+import Testing
+import TUI
+
+@Test func tuiModuleLinks() {
+    #expect(!TUIModule.summary.isEmpty)
+}

@@ -1,0 +1,6 @@
+import Testing
+import Training
+
+@Test func trainingModuleLinks() {
+    #expect(!TrainingModule.summary.isEmpty)
+}

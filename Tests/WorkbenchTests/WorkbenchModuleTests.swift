@@ -1,0 +1,6 @@
+import Testing
+import Workbench
+
+@Test func workbenchModuleLinks() {
+    #expect(!WorkbenchModule.summary.isEmpty)
+}
