@@ -18,7 +18,7 @@ struct Whet: ParsableCommand {
     mutating func run() throws {
         // The workbench is not built yet: show what the command line offers instead of failing.
         print(Whet.helpMessage())
-        FileHandleOutput.stderr("whet: the terminal workbench is not available in this build yet; use the commands above.")
+        CommandOutput.progress("whet: the terminal workbench is not available in this build yet; use the commands above.")
     }
 }
 
