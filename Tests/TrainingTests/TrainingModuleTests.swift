@@ -1,6 +1,0 @@
-import Testing
-import Training
-
-@Test func trainingModuleLinks() {
-    #expect(!TrainingModule.summary.isEmpty)
-}
