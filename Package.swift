@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // ncursesw's pkg-config adds -D flags SwiftPM refuses; the headers sit on the default path.
@@ -26,18 +27,20 @@ let package = Package(
         .target(name: "Engine", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         .target(name: "Training", dependencies: ["Engine"], swiftSettings: optimize),
         .target(name: "Evaluation", dependencies: ["Engine"], swiftSettings: optimize),
+        .target(name: "Workspace", dependencies: ["Engine", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "TUI"),
         .target(name: "TUICurses", dependencies: ["TUI", "CNCurses"]),
         .target(name: "TUITesting", dependencies: ["TUI"]),
-        .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation"]),
+        .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation", "Workspace"]),
         .executableTarget(name: "whet", dependencies: [
-            "Engine", "Training", "Evaluation", "Workbench", "TUI", "TUICurses",
+            "Engine", "Training", "Evaluation", "Workspace", "Workbench", "TUI", "TUICurses",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Training", "TestSupport"]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TUI", "TUITesting", "TestSupport"]),
     ],

@@ -44,13 +44,52 @@ public enum TestModels {
         return nil
     }
 
-    /// The release (or debug) `whet` binary built next to the tests, for command-line tests.
+    /// The `whet` binary built with the running tests (same build folder as the test executable),
+    /// for command-line tests.
     public static func whetBinary() -> URL? {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var candidates = [exe.deletingLastPathComponent().appendingPathComponent("whet")]
         let root = repositoryRoot.appendingPathComponent(".build")
-        for config in ["release", "debug"] {
-            let url = root.appendingPathComponent(config).appendingPathComponent("whet")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return nil
+        candidates += ["release", "debug"].map { root.appendingPathComponent($0).appendingPathComponent("whet") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
+
+    /// Runs `whet` with `arguments`; returns exit status, stdout and stderr.
+    public static func runWhet(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        guard let binary = whetBinary() else {
+            throw MissingModel(path: "whet binary (build it with swift build)")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = repositoryRoot
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Drain stderr on another thread so a chatty child can never block on a full pipe.
+        let errBox = DataBox()
+        let group = DispatchGroup()
+        group.enter()
+        let errHandle = err.fileHandleForReading
+        DispatchQueue.global().async {
+            errBox.set(errHandle.readDataToEndOfFile())
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let errData = errBox.get()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+private final class DataBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }
