@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // ncursesw's pkg-config adds -D flags SwiftPM refuses; the headers sit on the default path.
@@ -28,12 +29,13 @@ let package = Package(
         .target(name: "Training", dependencies: ["Engine"], swiftSettings: optimize),
         .target(name: "Evaluation", dependencies: ["Engine"], swiftSettings: optimize),
         .target(name: "Workspace", dependencies: ["Engine", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Server", dependencies: ["Engine", .product(name: "Hummingbird", package: "hummingbird")]),
         .target(name: "TUI"),
         .target(name: "TUICurses", dependencies: ["TUI", "CNCurses"]),
         .target(name: "TUITesting", dependencies: ["TUI"]),
         .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation", "Workspace"]),
         .executableTarget(name: "whet", dependencies: [
-            "Engine", "Training", "Evaluation", "Workspace", "Workbench", "TUI", "TUICurses",
+            "Engine", "Training", "Evaluation", "Workspace", "Server", "Workbench", "TUI", "TUICurses",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -41,6 +43,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Training", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport",
+                                                        .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TUI", "TUITesting", "TestSupport"]),
     ],

@@ -1,0 +1,100 @@
+/// What the HTTP layer needs from the engine. The server never touches tensors: it validates,
+/// queues and streams; a backend adapts the engine's generation sessions and embedding models.
+public protocol InferenceBackend: Sendable {
+    /// Models this backend serves (`GET /v1/models`).
+    func models() -> [ServedModel]
+    /// Tokenizes and checks the request against the model's context; returns the prompt's token
+    /// count. Throws `BackendError` (unknown model, prompt too long, invalid parameter).
+    func validate(_ request: GenerationRequest) async throws -> Int
+    /// Runs one generation. `onText` receives each new piece of text (stop sequences already
+    /// removed) and returns false to stop early (client gone). Runs engine work off the caller's
+    /// thread (a background queue) and returns when the generation ends.
+    func generate(_ request: GenerationRequest, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome
+    /// Embeds each input; returns one vector per input and the number of tokens read.
+    func embed(model: String, inputs: [String]) async throws -> (vectors: [[Float]], tokens: Int)
+}
+
+public struct ServedModel: Sendable, Equatable {
+    public enum Kind: String, Sendable { case generation, embedding }
+    public let id: String
+    public let kind: Kind
+    public let contextLength: Int
+    public init(id: String, kind: Kind, contextLength: Int) {
+        self.id = id
+        self.kind = kind
+        self.contextLength = contextLength
+    }
+}
+
+public struct ChatTurnInput: Sendable, Equatable, Codable {
+    public var role: String
+    public var content: String
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+public enum PromptInput: Sendable, Equatable {
+    case text(String)
+    case chat([ChatTurnInput])
+}
+
+/// Sampler settings mapped from the OpenAI names (and llama.cpp-style extensions).
+public struct ServerSampling: Sendable, Equatable {
+    public var temperature: Float = 1
+    public var topP: Float = 1
+    public var topK: Int = 0
+    public var minP: Float = 0
+    public var repeatPenalty: Float = 1
+    public var presencePenalty: Float = 0
+    public var frequencyPenalty: Float = 0
+    public var seed: UInt64?
+    public init() {}
+}
+
+public struct GenerationRequest: Sendable, Equatable {
+    public var model: String
+    public var prompt: PromptInput
+    public var maxTokens: Int
+    public var sampling: ServerSampling
+    public var stop: [String]
+    public init(model: String, prompt: PromptInput, maxTokens: Int, sampling: ServerSampling, stop: [String]) {
+        self.model = model
+        self.prompt = prompt
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stop = stop
+    }
+}
+
+public struct GenerationOutcome: Sendable, Equatable {
+    public enum FinishReason: String, Sendable { case stop, length }
+    public var text: String
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var finishReason: FinishReason
+    public init(text: String, promptTokens: Int, completionTokens: Int, finishReason: FinishReason) {
+        self.text = text
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.finishReason = finishReason
+    }
+}
+
+public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownModel(String)
+    case promptTooLong(tokens: Int, limit: Int)
+    case invalidParameter(name: String, message: String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case let .unknownModel(m): return "The model '\(m)' does not exist; GET /v1/models lists the served models"
+        case let .promptTooLong(tokens, limit):
+            return "This model's maximum context length is \(limit) tokens; the request needs \(tokens). Shorten the prompt or lower max_tokens"
+        case let .invalidParameter(name, message): return "\(name): \(message)"
+        case let .failed(message): return message
+        }
+    }
+}

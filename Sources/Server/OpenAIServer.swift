@@ -1,0 +1,260 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Settings of `whet serve`.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// When set, every /v1 request needs `Authorization: Bearer <apiKey>`.
+    public var apiKey: String?
+    /// Engine sessions running at once; further requests wait their turn in arrival order.
+    public var concurrentSessions: Int = 1
+    /// Largest request body accepted.
+    public var maxBodyBytes: Int = 4 << 20
+    public init() {}
+}
+
+/// The OpenAI-compatible HTTP API over an `InferenceBackend`.
+public struct OpenAIServer: Sendable {
+    public let backend: any InferenceBackend
+    public let configuration: ServerConfiguration
+    public let queue: FairQueue
+
+    public init(backend: any InferenceBackend, configuration: ServerConfiguration) {
+        self.backend = backend
+        self.configuration = configuration
+        queue = FairQueue(limit: configuration.concurrentSessions)
+    }
+
+    /// The router with every endpoint; `application()` serves it, tests drive it directly.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: APIErrorMiddleware())
+        if let key = configuration.apiKey { router.add(middleware: BearerKeyMiddleware(key: key)) }
+        router.get("/health") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))) }
+        let api = router.group("v1")
+        api.get("models") { _, _ in try self.listModels() }
+        api.post("completions") { request, context in try await self.completions(request, context: context, chat: false) }
+        api.post("chat/completions") { request, context in try await self.completions(request, context: context, chat: true) }
+        api.post("embeddings") { request, _ in try await self.embeddings(request) }
+        return router
+    }
+
+    public func application() -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                                           serverName: "whetstone"))
+    }
+
+    // MARK: endpoints
+
+    func listModels() throws -> Response {
+        let created = Int(Date().timeIntervalSince1970)
+        let data = backend.models().map { m -> [String: Any] in
+            ["id": m.id, "object": "model", "created": created, "owned_by": "whetstone", "kind": m.kind.rawValue,
+             "context_length": m.contextLength]
+        }
+        return try json(["object": "list", "data": data])
+    }
+
+    func completions(_ request: Request, context: BasicRequestContext, chat: Bool) async throws -> Response {
+        let body = try await readBody(request)
+        let (generation, stream) = chat ? try OpenAIRequestParser.chat(body) : try OpenAIRequestParser.completion(body)
+        try requireModel(generation.model, kind: .generation)
+        let promptTokens: Int
+        do {
+            promptTokens = try await backend.validate(generation)
+        } catch let e as BackendError {
+            throw APIError.from(e)
+        }
+        let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+        let created = Int(Date().timeIntervalSince1970)
+        if stream {
+            return streamingResponse(generation, id: String(id), created: created, chat: chat)
+        }
+        await queue.acquire()
+        let outcome: GenerationOutcome
+        do {
+            outcome = try await backend.generate(generation) { _ in true }
+            await queue.release()
+        } catch let e as BackendError {
+            await queue.release()
+            throw APIError.from(e)
+        } catch {
+            await queue.release()
+            throw error
+        }
+        let usage: [String: Any] = ["prompt_tokens": max(promptTokens, outcome.promptTokens),
+                                    "completion_tokens": outcome.completionTokens,
+                                    "total_tokens": max(promptTokens, outcome.promptTokens) + outcome.completionTokens]
+        let choice: [String: Any] = chat
+            ? ["index": 0, "message": ["role": "assistant", "content": outcome.text], "finish_reason": outcome.finishReason.rawValue,
+               "logprobs": NSNull()]
+            : ["index": 0, "text": outcome.text, "finish_reason": outcome.finishReason.rawValue, "logprobs": NSNull()]
+        return try json(["id": String(id), "object": chat ? "chat.completion" : "text_completion", "created": created,
+                         "model": generation.model, "choices": [choice], "usage": usage])
+    }
+
+    /// Server-sent events: one chunk per text piece, a final chunk with the finish reason, `[DONE]`.
+    func streamingResponse(_ generation: GenerationRequest, id: String, created: Int, chat: Bool) -> Response {
+        let backend = self.backend
+        let queue = self.queue
+        let object = chat ? "chat.completion.chunk" : "text_completion"
+        @Sendable func chunk(text: String?, role: Bool, finish: String?) -> ByteBuffer {
+            var choice: [String: Any] = ["index": 0, "finish_reason": finish as Any? ?? NSNull(), "logprobs": NSNull()]
+            if chat {
+                var delta: [String: Any] = [:]
+                if role { delta["role"] = "assistant" }
+                if let text { delta["content"] = text }
+                choice["delta"] = delta
+            } else {
+                choice["text"] = text ?? ""
+            }
+            let payload: [String: Any] = ["id": id, "object": object, "created": created, "model": generation.model, "choices": [choice]]
+            let data = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data("{}".utf8)
+            return ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let (pieces, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+            let clientGone = StopFlag()
+            await queue.acquire()
+            let generationTask = Task<Result<GenerationOutcome, any Error>, Never> {
+                defer { continuation.finish() }
+                do {
+                    return .success(try await backend.generate(generation) { piece in
+                        continuation.yield(piece)
+                        return !clientGone.isSet
+                    })
+                } catch {
+                    return .failure(error)
+                }
+            }
+            var writeFailed = false
+            do {
+                if chat { try await writer.write(chunk(text: nil, role: true, finish: nil)) }
+                for await piece in pieces {
+                    try await writer.write(chunk(text: piece, role: false, finish: nil))
+                }
+            } catch {
+                writeFailed = true
+                clientGone.set()
+            }
+            let result = await generationTask.value
+            await queue.release()
+            if writeFailed { return }
+            switch result {
+            case let .success(outcome):
+                try await writer.write(chunk(text: chat ? nil : "", role: false, finish: outcome.finishReason.rawValue))
+            case let .failure(error):
+                let api = (error as? BackendError).map(APIError.from) ?? APIError(status: 500, message: "\(error)", type: "server_error")
+                let data = (try? JSONSerialization.data(withJSONObject: api.body)) ?? Data()
+                try await writer.write(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        })
+    }
+
+    func embeddings(_ request: Request) async throws -> Response {
+        let (model, inputs) = try OpenAIRequestParser.embeddings(try await readBody(request))
+        try requireModel(model, kind: .embedding)
+        let result: (vectors: [[Float]], tokens: Int)
+        do {
+            result = try await backend.embed(model: model, inputs: inputs)
+        } catch let e as BackendError {
+            throw APIError.from(e)
+        }
+        let data = result.vectors.enumerated().map { i, v -> [String: Any] in
+            ["object": "embedding", "index": i, "embedding": v.map(Double.init)]
+        }
+        return try json(["object": "list", "data": data, "model": model,
+                         "usage": ["prompt_tokens": result.tokens, "total_tokens": result.tokens]])
+    }
+
+    // MARK: helpers
+
+    func requireModel(_ id: String, kind: ServedModel.Kind) throws {
+        let models = backend.models()
+        guard let model = models.first(where: { $0.id == id }) else {
+            throw APIError.from(.unknownModel(id))
+        }
+        guard model.kind == kind else {
+            throw APIError(status: 400, message: "The model '\(id)' is an \(model.kind.rawValue) model; it cannot serve this endpoint",
+                           param: "model", code: "model_not_supported")
+        }
+    }
+
+    func readBody(_ request: Request) async throws -> Data {
+        do {
+            var buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            return Data(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        } catch {
+            throw APIError(status: 413, message: "The request body is larger than \(configuration.maxBodyBytes) bytes")
+        }
+    }
+}
+
+func json(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json"
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Turns `APIError`s (and Hummingbird's own HTTP errors) into OpenAI-style JSON error bodies.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try json(error.body, status: .init(code: error.status))
+        } catch let error as HTTPError {
+            let api = APIError(status: Int(error.status.code),
+                               message: error.status == .notFound ? "Unknown endpoint \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
+            return try json(api.body, status: error.status)
+        }
+    }
+}
+
+/// Requires `Authorization: Bearer <key>` on every request but the health check.
+struct BearerKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let key: String
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/health" { return try await next(request, context) }
+        let header = request.headers[.authorization] ?? ""
+        guard header.hasPrefix("Bearer "), constantTimeEquals(String(header.dropFirst(7)), key) else {
+            throw APIError(status: 401, message: header.isEmpty
+                           ? "You didn't provide an API key; send 'Authorization: Bearer YOUR_KEY'"
+                           : "Incorrect API key provided", code: "invalid_api_key")
+        }
+        return try await next(request, context)
+    }
+}
+
+private func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var diff = UInt8(x.count == y.count ? 0 : 1)
+    for i in 0..<max(x.count, y.count) {
+        diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+    }
+    return diff == 0
+}
+
+/// Set once from the request side when the client went away; read by the engine callback.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+}

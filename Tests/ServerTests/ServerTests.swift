@@ -1,0 +1,198 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import Server
+
+/// A deterministic backend for the HTTP layer's tests: it "generates" the words of a fixed answer,
+/// one per piece, and embeds text as letter counts. The real engine backend is tested elsewhere.
+final class ScriptedBackend: InferenceBackend {
+    let words = ["Hello", " there", ",", " friend", "."]
+    func models() -> [ServedModel] {
+        [ServedModel(id: "tiny", kind: .generation, contextLength: 32), ServedModel(id: "embedder", kind: .embedding, contextLength: 64)]
+    }
+    func promptTokens(_ r: GenerationRequest) -> Int {
+        switch r.prompt {
+        case let .text(t): return t.split(separator: " ").count + 1
+        case let .chat(turns): return turns.map { $0.content.split(separator: " ").count + 4 }.reduce(1, +)
+        }
+    }
+    func validate(_ r: GenerationRequest) async throws -> Int {
+        guard r.model == "tiny" else { throw BackendError.unknownModel(r.model) }
+        let n = promptTokens(r)
+        guard n <= 32 else { throw BackendError.promptTooLong(tokens: n, limit: 32) }
+        return n
+    }
+    func generate(_ r: GenerationRequest, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome {
+        var text = ""
+        var count = 0
+        for w in words.prefix(r.maxTokens) {
+            if r.stop.contains(where: { w.contains($0) }) {
+                return GenerationOutcome(text: text, promptTokens: promptTokens(r), completionTokens: count, finishReason: .stop)
+            }
+            text += w
+            count += 1
+            if !onText(w) { break }
+            try await Task.sleep(nanoseconds: 1_000_000)
+        }
+        return GenerationOutcome(text: text, promptTokens: promptTokens(r), completionTokens: count,
+                                 finishReason: count == words.count ? .stop : .length)
+    }
+    func embed(model: String, inputs: [String]) async throws -> (vectors: [[Float]], tokens: Int) {
+        (inputs.map { [Float($0.count), Float($0.filter { $0 == "a" }.count)] }, inputs.count)
+    }
+}
+
+private func body(_ object: Any) -> ByteBuffer {
+    ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object)) ?? Data())
+}
+
+private func decode(_ buffer: ByteBuffer) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
+}
+
+private func errorCode(_ buffer: ByteBuffer) -> String? {
+    ((decode(buffer)["error"] as? [String: Any])?["code"]) as? String
+}
+
+private func makeApp(apiKey: String? = nil) -> some ApplicationProtocol {
+    var config = ServerConfiguration()
+    config.apiKey = apiKey
+    let server = OpenAIServer(backend: ScriptedBackend(), configuration: config)
+    return Application(router: server.router())
+}
+
+@Suite struct OpenAIServerTests {
+    @Test func listsModels() async throws {
+        try await makeApp().test(.router) { client in
+            try await client.execute(uri: "/v1/models", method: .get) { response in
+                #expect(response.status == .ok)
+                let data = decode(response.body)["data"] as? [[String: Any]]
+                #expect(data?.compactMap { $0["id"] as? String } == ["tiny", "embedder"])
+            }
+        }
+    }
+
+    @Test func completesAndChats() async throws {
+        try await makeApp().test(.router) { client in
+            try await client.execute(uri: "/v1/completions", method: .post,
+                                     body: body(["model": "tiny", "prompt": "Say hi", "max_tokens": 3])) { response in
+                #expect(response.status == .ok)
+                let json = decode(response.body)
+                let choice = (json["choices"] as? [[String: Any]])?.first
+                #expect(choice?["text"] as? String == "Hello there,")
+                #expect(choice?["finish_reason"] as? String == "length")
+                #expect((json["usage"] as? [String: Any])?["completion_tokens"] as? Int == 3)
+                #expect(json["object"] as? String == "text_completion")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "tiny", "messages": [["role": "user", "content": "hi"]], "stop": ["."]])) { response in
+                #expect(response.status == .ok)
+                let choice = (decode(response.body)["choices"] as? [[String: Any]])?.first
+                #expect((choice?["message"] as? [String: Any])?["content"] as? String == "Hello there, friend")
+                #expect(choice?["finish_reason"] as? String == "stop")
+            }
+        }
+    }
+
+    @Test func streamsServerSentEvents() async throws {
+        try await makeApp().test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "tiny", "stream": true, "messages": [["role": "user", "content": "hi"]]])) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/event-stream")
+                let text = String(buffer: response.body)
+                let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.last == "data: [DONE]")
+                var content = ""
+                var finish: String?
+                for event in events.dropLast() {
+                    let json = (try? JSONSerialization.jsonObject(with: Data(event.dropFirst(6).utf8))) as? [String: Any]
+                    #expect(json?["object"] as? String == "chat.completion.chunk")
+                    let choice = (json?["choices"] as? [[String: Any]])?.first
+                    content += ((choice?["delta"] as? [String: Any])?["content"] as? String) ?? ""
+                    if let f = choice?["finish_reason"] as? String { finish = f }
+                }
+                #expect(content == "Hello there, friend.")
+                #expect(finish == "stop")
+            }
+        }
+    }
+
+    @Test func embeds() async throws {
+        try await makeApp().test(.router) { client in
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: body(["model": "embedder", "input": ["banana", "kiwi"]])) { response in
+                #expect(response.status == .ok)
+                let data = decode(response.body)["data"] as? [[String: Any]]
+                #expect(data?.count == 2)
+                #expect((data?.first?["embedding"] as? [Double]) == [6, 3])
+            }
+        }
+    }
+
+    @Test func badRequestsGetOpenAIStyleErrors() async throws {
+        try await makeApp(apiKey: "sekret").test(.router) { client in
+            let auth: HTTPFields = [.authorization: "Bearer sekret"]
+            try await client.execute(uri: "/v1/models", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(errorCode(response.body) == "invalid_api_key")
+            }
+            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer wrong"]) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth, body: ByteBuffer(string: "{not json")) { response in
+                #expect(response.status == .badRequest)
+                let err = decode(response.body)["error"] as? [String: Any]
+                #expect(err?["type"] as? String == "invalid_request_error")
+                #expect((err?["message"] as? String)?.contains("JSON") == true)
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth, body: body(["model": "nope", "prompt": "x"])) { response in
+                #expect(response.status == .notFound)
+                #expect(errorCode(response.body) == "model_not_found")
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: body(["model": "tiny", "prompt": Array(repeating: "word", count: 40).joined(separator: " ")])) { response in
+                #expect(response.status == .badRequest)
+                #expect(errorCode(response.body) == "context_length_exceeded")
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: body(["model": "tiny", "prompt": "x", "temperature": 7])) { response in
+                #expect(response.status == .badRequest)
+                #expect((decode(response.body)["error"] as? [String: Any])?["param"] as? String == "temperature")
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: body(["model": "tiny", "prompt": "x", "stream": "yes"])) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/embeddings", method: .post, headers: auth, body: body(["model": "tiny", "input": "x"])) { response in
+                #expect(response.status == .badRequest)
+                #expect(errorCode(response.body) == "model_not_supported")
+            }
+            try await client.execute(uri: "/v1/nothing", method: .get, headers: auth) { response in
+                #expect(response.status == .notFound)
+                #expect((decode(response.body)["error"] as? [String: Any]) != nil)
+            }
+        }
+    }
+
+    @Test func fairQueueAdmitsInArrivalOrder() async throws {
+        let queue = FairQueue(limit: 1)
+        await queue.acquire()
+        let order = OrderLog()
+        let first = Task { await queue.acquire(); order.append(1); await queue.release() }
+        while await queue.waiting < 1 { await Task.yield() }
+        let second = Task { await queue.acquire(); order.append(2); await queue.release() }
+        while await queue.waiting < 2 { await Task.yield() }
+        await queue.release()
+        _ = await (first.value, second.value)
+        #expect(order.values == [1, 2])
+        #expect(await queue.running == 0)
+    }
+}
+
+final class OrderLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Int] = []
+    func append(_ v: Int) { lock.lock(); items.append(v); lock.unlock() }
+    var values: [Int] { lock.lock(); defer { lock.unlock() }; return items }
+}
