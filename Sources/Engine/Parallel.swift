@@ -1,9 +1,18 @@
-import Dispatch
+import Synchronization
 
-/// Splits `count` independent rows over the cores with `DispatchQueue.concurrentPerform`.
+/// Splits `count` independent rows over the cores, on the persistent `WorkerPool`.
 public enum Parallel {
-    /// Number of worker lanes to use (the active processor count; overridable for benchmarks).
-    public static var defaultLanes: Int { ProcessInfoCores.active }
+    private static let laneLimit = Atomic<Int>(0)
+
+    /// Number of lanes kernels split into: the active processor count, or fewer after
+    /// `limitLanes(to:)` (e.g. `whet bench --threads 1`).
+    public static var defaultLanes: Int {
+        let limit = laneLimit.load(ordering: .relaxed)
+        return limit > 0 ? min(limit, ProcessInfoCores.active) : ProcessInfoCores.active
+    }
+
+    /// Caps the lanes used by default (0 or less removes the cap).
+    public static func limitLanes(to lanes: Int) { laneLimit.store(max(0, lanes), ordering: .relaxed) }
 
     /// Calls `body(range)` on disjoint sub-ranges of `0..<count`, in parallel when worth it.
     /// `minimumPerLane` keeps tiny jobs on the calling thread where dispatch would cost more.
@@ -16,15 +25,10 @@ public enum Parallel {
             return
         }
         let chunk = (count + usable - 1) / usable
-        // The body only touches disjoint ranges, so sharing it across lanes is safe even though
-        // closures over raw pointers are not Sendable.
-        withoutActuallyEscaping(body) { escapable in
-            let shared = UncheckedSendableBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: usable) { lane in
-                let start = lane * chunk
-                let end = min(count, start + chunk)
-                if start < end { shared.value(start..<end) }
-            }
+        WorkerPool.shared.run(lanes: usable) { lane in
+            let start = lane * chunk
+            let end = min(count, start + chunk)
+            if start < end { body(start..<end) }
         }
     }
 }

@@ -21,6 +21,15 @@ uint16_t whet_fp32_to_bf16(float f);
 void whet_bf16_to_fp32_row(const uint16_t *src, float *dst, size_t n);
 void whet_fp32_to_bf16_row(const float *src, uint16_t *dst, size_t n);
 
+/// A hint to the CPU inside spin-wait loops (PAUSE on x86, YIELD on ARM).
+static inline void whet_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif
