@@ -31,7 +31,7 @@ run: setup build
 	$(WHET) $(ARGS)
 
 test: setup
-	swift test $(SWIFT_FLAGS) $(TEST_FLAGS)
+	CONFIG=$(CONFIG) bash scripts/run-tests.sh $(TEST_FLAGS)
 
 bench: setup build
 	$(WHET) bench --model gemma-3-270m-q4_k_m --threads 2
