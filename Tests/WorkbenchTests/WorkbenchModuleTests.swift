@@ -1,6 +1,0 @@
-import Testing
-import Workbench
-
-@Test func workbenchModuleLinks() {
-    #expect(!WorkbenchModule.summary.isEmpty)
-}
