@@ -1,0 +1,127 @@
+import Foundation
+
+/// Identifies a background job (a generation, a training run, an evaluation).
+public struct JobID: Hashable, Sendable, CustomStringConvertible {
+    public let raw: Int
+    public var description: String { "job-\(raw)" }
+}
+
+/// What kind of engine work a job does; each kind runs on its own serial queue, so a training run
+/// and a generation never share a thread, while two generations on one model never overlap.
+public enum JobKind: String, Sendable, CaseIterable {
+    case generation, training, evaluation, io
+}
+
+public enum JobState: Sendable, Equatable {
+    case running
+    case finished
+    case cancelled
+    case failed(String)
+}
+
+/// Handed to a job's work: post events for the UI, check for cancellation.
+public final class JobContext: @unchecked Sendable {
+    public let id: JobID
+    private let lock = NSLock()
+    private var cancelled = false
+    private let postHandler: @Sendable (JobID, WorkbenchEvent) -> Void
+
+    init(id: JobID, post: @escaping @Sendable (JobID, WorkbenchEvent) -> Void) {
+        self.id = id
+        postHandler = post
+    }
+
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+
+    public func post(_ event: WorkbenchEvent) { postHandler(id, event) }
+}
+
+/// Runs engine work off the UI thread and reports through the inbox.
+public final class JobRunner: @unchecked Sendable {
+    public let inbox: EventInbox<JobMessage>
+    private let lock = NSLock()
+    private var nextID = 1
+    private var contexts: [JobID: JobContext] = [:]
+    private var kinds: [JobID: JobKind] = [:]
+    private let queues: [JobKind: DispatchQueue]
+
+    public init(inbox: EventInbox<JobMessage> = EventInbox()) {
+        self.inbox = inbox
+        var q: [JobKind: DispatchQueue] = [:]
+        for kind in JobKind.allCases {
+            q[kind] = DispatchQueue(label: "whet.jobs.\(kind.rawValue)", qos: kind == .generation ? .userInitiated : .utility)
+        }
+        queues = q
+    }
+
+    /// Starts `work` on the queue of `kind`. Errors thrown by `work` end the job as failed.
+    @discardableResult
+    public func start(_ kind: JobKind, title: String, work: @escaping @Sendable (JobContext) throws -> Void) -> JobID {
+        lock.lock()
+        let id = JobID(raw: nextID)
+        nextID += 1
+        let inbox = self.inbox
+        let context = JobContext(id: id) { job, event in inbox.post(JobMessage(job: job, event: event)) }
+        contexts[id] = context
+        kinds[id] = kind
+        lock.unlock()
+        inbox.post(JobMessage(job: id, event: .jobStarted(kind: kind, title: title)))
+        (queues[kind] ?? DispatchQueue.global()).async { [weak self] in
+            let state: JobState
+            do {
+                try work(context)
+                state = context.isCancelled ? .cancelled : .finished
+            } catch {
+                state = context.isCancelled ? .cancelled : .failed("\(error)")
+            }
+            self?.finish(id, state: state)
+        }
+        return id
+    }
+
+    private func finish(_ id: JobID, state: JobState) {
+        lock.lock()
+        contexts[id] = nil
+        let kind = kinds.removeValue(forKey: id)
+        lock.unlock()
+        inbox.post(JobMessage(job: id, event: .jobEnded(kind: kind ?? .io, state: state)))
+    }
+
+    /// Asks a job to stop; it sees `isCancelled` within one step or token.
+    public func cancel(_ id: JobID) {
+        lock.lock()
+        let context = contexts[id]
+        lock.unlock()
+        context?.cancel()
+    }
+
+    public func cancelAll() {
+        lock.lock()
+        let all = Array(contexts.values)
+        lock.unlock()
+        all.forEach { $0.cancel() }
+    }
+
+    /// Jobs still running, by kind (the quit dialog asks for confirmation when this is not empty).
+    public var activeJobs: [JobID: JobKind] {
+        lock.lock()
+        defer { lock.unlock() }
+        return kinds
+    }
+}
+
+/// One event from one job.
+public struct JobMessage: Sendable {
+    public let job: JobID
+    public let event: WorkbenchEvent
+}

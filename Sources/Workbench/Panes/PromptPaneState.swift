@@ -1,0 +1,160 @@
+/// The sampler knobs the Prompt pane exposes as sliders.
+public enum GenerationParameter: String, CaseIterable, Sendable {
+    case temperature, maxTokens = "max tokens", topP = "top-p", topK = "top-k", minP = "min-p", repeatPenalty = "repeat penalty"
+
+    /// Allowed range and the step one key press moves.
+    public var range: ClosedRange<Double> {
+        switch self {
+        case .temperature: return 0...2
+        case .maxTokens: return 1...4096
+        case .topP: return 0...1
+        case .topK: return 0...200
+        case .minP: return 0...1
+        case .repeatPenalty: return 1...2
+        }
+    }
+
+    public var step: Double {
+        switch self {
+        case .temperature: return 0.05
+        case .maxTokens: return 16
+        case .topP, .minP: return 0.01
+        case .topK: return 1
+        case .repeatPenalty: return 0.01
+        }
+    }
+
+    public func format(_ v: Double) -> String {
+        switch self {
+        case .maxTokens, .topK: return String(Int(v.rounded()))
+        default: return String(format2: v)
+        }
+    }
+}
+
+extension String {
+    init(format2 v: Double) {
+        let scaled = (v * 100).rounded() / 100
+        var s = "\(scaled)"
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: dot, to: s.endIndex) - 1
+            if decimals < 2 { s += String(repeating: "0", count: 2 - decimals) }
+        }
+        self = s
+    }
+}
+
+/// Sampler settings as the workbench edits them.
+public struct GenerationParameters: Sendable, Equatable, Codable {
+    public var temperature = 0.8
+    public var maxTokens = 128
+    public var topP = 0.95
+    public var topK = 40
+    public var minP = 0.05
+    public var repeatPenalty = 1.0
+    public var seed: UInt64 = 42
+
+    public init() {}
+
+    public subscript(_ p: GenerationParameter) -> Double {
+        get {
+            switch p {
+            case .temperature: return temperature
+            case .maxTokens: return Double(maxTokens)
+            case .topP: return topP
+            case .topK: return Double(topK)
+            case .minP: return minP
+            case .repeatPenalty: return repeatPenalty
+            }
+        }
+        set {
+            let v = min(max(newValue, p.range.lowerBound), p.range.upperBound)
+            switch p {
+            case .temperature: temperature = (v * 100).rounded() / 100
+            case .maxTokens: maxTokens = Int(v.rounded())
+            case .topP: topP = (v * 100).rounded() / 100
+            case .topK: topK = Int(v.rounded())
+            case .minP: minP = (v * 100).rounded() / 100
+            case .repeatPenalty: repeatPenalty = (v * 100).rounded() / 100
+            }
+        }
+    }
+}
+
+/// What the Prompt pane shows and edits; the pane renders it, controllers mutate it.
+public struct PromptPaneState: Sendable, Equatable {
+    public var systemPrompt = ""
+    public var userPrompt = ""
+    public var parameters = GenerationParameters()
+    public var output = ""
+    /// The prompt and settings that produced `output`.
+    public private(set) var outputSource: (prompt: String, system: String, parameters: GenerationParameters)?
+    public var runningJob: JobID?
+    public var lastStats: GenerationStats?
+    public var promptTokenCount: Int?
+    public var contextLength: Int
+    /// Re-run automatically when a slider moves (otherwise the output is marked stale).
+    public var autoRerun = true
+    public var error: String?
+
+    public init(contextLength: Int) { self.contextLength = contextLength }
+
+    public static func == (a: PromptPaneState, b: PromptPaneState) -> Bool {
+        a.systemPrompt == b.systemPrompt && a.userPrompt == b.userPrompt && a.parameters == b.parameters && a.output == b.output
+            && a.runningJob == b.runningJob && a.lastStats == b.lastStats && a.promptTokenCount == b.promptTokenCount
+            && a.contextLength == b.contextLength && a.autoRerun == b.autoRerun && a.error == b.error
+            && a.outputSource?.prompt == b.outputSource?.prompt && a.outputSource?.system == b.outputSource?.system
+            && a.outputSource?.parameters == b.outputSource?.parameters
+    }
+
+    /// The output no longer matches the current prompt or settings.
+    public var isStale: Bool {
+        guard let source = outputSource else { return false }
+        return source.prompt != userPrompt || source.system != systemPrompt || source.parameters != parameters
+    }
+
+    /// Share of the context the prompt plus the token budget would take (0…1+).
+    public var contextUsage: Double {
+        Double((promptTokenCount ?? 0) + parameters.maxTokens) / Double(max(contextLength, 1))
+    }
+
+    /// Moves a slider by `steps` key presses; returns whether the value changed.
+    @discardableResult
+    public mutating func nudge(_ p: GenerationParameter, steps: Int) -> Bool {
+        set(p, to: parameters[p] + Double(steps) * p.step)
+    }
+
+    /// Sets a slider (e.g. from a mouse position); returns whether the value changed.
+    @discardableResult
+    public mutating func set(_ p: GenerationParameter, to value: Double) -> Bool {
+        let before = parameters
+        parameters[p] = value
+        return parameters != before
+    }
+
+    /// Whether a change should start a new generation now (the controller debounces slider drags).
+    public var wantsRerun: Bool { autoRerun && isStale && runningJob == nil }
+
+    /// Records that a generation started with the current prompt and settings.
+    public mutating func generationStarted(_ job: JobID) {
+        runningJob = job
+        output = ""
+        error = nil
+        lastStats = nil
+        outputSource = (userPrompt, systemPrompt, parameters)
+    }
+
+    /// Applies an event of the running generation.
+    public mutating func apply(_ message: JobMessage) {
+        guard message.job == runningJob else { return }
+        switch message.event {
+        case let .text(_, piece): output += piece
+        case let .generationFinished(_, stats): lastStats = stats
+        case let .jobEnded(_, state):
+            runningJob = nil
+            if case let .failed(reason) = state { error = reason }
+        case let .notice(text): error = text
+        default: break
+        }
+    }
+}
