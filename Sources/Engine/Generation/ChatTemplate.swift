@@ -1,0 +1,133 @@
+public struct ChatMessage: Codable, Sendable, Equatable {
+    public enum Role: String, Codable, Sendable {
+        case system, user, assistant
+    }
+    public var role: Role
+    public var content: String
+    public init(role: Role, content: String) {
+        self.role = role
+        self.content = content
+    }
+    public static func system(_ text: String) -> ChatMessage { ChatMessage(role: .system, content: text) }
+    public static func user(_ text: String) -> ChatMessage { ChatMessage(role: .user, content: text) }
+    public static func assistant(_ text: String) -> ChatMessage { ChatMessage(role: .assistant, content: text) }
+}
+
+/// Turns a conversation into the text a chat-tuned model was trained on.
+///
+/// GGUF files may carry a Jinja template (`tokenizer.chat_template`); Whetstone does not run Jinja
+/// but recognises which of the known formats such a template writes. Files without one (the
+/// default Gemma 3 270M has none) fall back on the architecture name. The beginning-of-sequence
+/// token is not part of the text: the tokenizer adds it.
+public struct ChatTemplate: Sendable, Equatable {
+    public enum Kind: String, CaseIterable, Codable, Sendable {
+        /// `<start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n`; no system role (its text
+        /// goes before the first user message, as Gemma's official template does).
+        case gemma
+        /// `<|im_start|>role\n…<|im_end|>\n` (Qwen and many fine-tunes).
+        case chatml
+        /// `<|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|>` (Llama 3).
+        case llama3
+        /// No markup: messages separated by blank lines (for base models and plain completion).
+        case none
+    }
+
+    public var kind: Kind
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    /// `name` is a kind or `auto` (from the model's embedded template, else its architecture).
+    public static func resolve(_ name: String, architecture: String?, embeddedTemplate: String?) throws -> ChatTemplate {
+        let lowered = name.lowercased()
+        if lowered != "auto" {
+            guard let kind = Kind(rawValue: lowered) else { throw GenerationError.unknownChatTemplate(name) }
+            return ChatTemplate(kind)
+        }
+        if let embedded = embeddedTemplate, let kind = recognise(embedded) { return ChatTemplate(kind) }
+        if let kind = architecture.flatMap(forArchitecture) { return ChatTemplate(kind) }
+        throw GenerationError.noChatTemplate(architecture: architecture ?? "unknown")
+    }
+
+    /// The known format a Jinja chat template writes, judged by its turn markers.
+    public static func recognise(_ jinja: String) -> Kind? {
+        if jinja.contains("<start_of_turn>") { return .gemma }
+        if jinja.contains("<|im_start|>") { return .chatml }
+        if jinja.contains("<|start_header_id|>") { return .llama3 }
+        return nil
+    }
+
+    public static func forArchitecture(_ architecture: String) -> Kind? {
+        let a = architecture.lowercased()
+        if a.hasPrefix("gemma") { return .gemma }
+        if a.hasPrefix("qwen") { return .chatml }
+        return nil
+    }
+
+    /// Text that marks the end of a model turn, as a stop sequence for models that spell it out
+    /// instead of producing the end-of-turn token.
+    public var endOfTurnText: String? {
+        switch kind {
+        case .gemma: return "<end_of_turn>"
+        case .chatml: return "<|im_end|>"
+        case .llama3: return "<|eot_id|>"
+        case .none: return nil
+        }
+    }
+
+    /// Renders `messages`; with `addGenerationPrompt` the text ends with the opening of a model turn.
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> String {
+        switch kind {
+        case .gemma: return try renderGemma(messages, addGenerationPrompt: addGenerationPrompt)
+        case .chatml:
+            var out = ""
+            for m in messages { out += "<|im_start|>\(m.role.rawValue)\n\(m.content)<|im_end|>\n" }
+            if addGenerationPrompt { out += "<|im_start|>assistant\n" }
+            return out
+        case .llama3:
+            var out = ""
+            for m in messages {
+                out += "<|start_header_id|>\(m.role.rawValue)<|end_header_id|>\n\n\(Self.trimmed(m.content))<|eot_id|>"
+            }
+            if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
+            return out
+        case .none:
+            var parts = messages.map(\.content)
+            if addGenerationPrompt, messages.last?.role == .assistant { parts.append("") }
+            return parts.joined(separator: "\n\n")
+        }
+    }
+
+    /// Gemma's official template: an optional leading system message becomes a prefix (followed by
+    /// a blank line) of the first user turn; roles then alternate user / model; contents are trimmed.
+    private func renderGemma(_ messages: [ChatMessage], addGenerationPrompt: Bool) throws -> String {
+        var turns = messages[...]
+        var firstUserPrefix = ""
+        if let first = turns.first, first.role == .system {
+            firstUserPrefix = Self.trimmed(first.content) + "\n\n"
+            turns = turns.dropFirst()
+        }
+        if turns.isEmpty && !firstUserPrefix.isEmpty {
+            throw GenerationError.invalidConversation("Gemma has no system turn; a system message needs a user message after it")
+        }
+        var out = ""
+        for (i, message) in turns.enumerated() {
+            let expectUser = i % 2 == 0
+            guard (message.role == .user) == expectUser, message.role != .system else {
+                throw GenerationError.invalidConversation(
+                    "Gemma's template needs a system message only first, then turns alternating user / assistant starting with user; message \(i + 1) is \(message.role.rawValue)")
+            }
+            let role = message.role == .assistant ? "model" : "user"
+            out += "<start_of_turn>\(role)\n"
+            if i == 0 { out += firstUserPrefix }
+            out += Self.trimmed(message.content) + "<end_of_turn>\n"
+        }
+        if addGenerationPrompt { out += "<start_of_turn>model\n" }
+        return out
+    }
+
+    static func trimmed(_ s: String) -> String {
+        s.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+import Foundation
