@@ -71,6 +71,7 @@ private func referenceDistribution(_ values: [Float], _ s: SamplerSettings) -> [
         #expect(distribution(only(topP: 0.7), values).map(\.token) == [0, 1])
         #expect(distribution(only(topP: 0.71), values).map(\.token) == [0, 1, 2])
         #expect(distribution(only(topP: 0.3), values).map(\.token) == [0])
+        #expect(distribution(only(topP: 0), values).map(\.token) == [0])
     }
 
     @Test func topPIsJudgedOnTheTopKSurvivorsRenormalised() {
@@ -190,7 +191,7 @@ private func referenceDistribution(_ values: [Float], _ s: SamplerSettings) -> [
     }
 
     @Test func validationNamesTheKnobAndItsRange() {
-        #expect(throws: GenerationError.invalidSetting(name: "top_p", value: "1.5", rule: "in (0, 1] (1 = off)")) {
+        #expect(throws: GenerationError.invalidSetting(name: "top_p", value: "1.5", rule: "in [0, 1] (1 = off)")) {
             try SamplerSettings(topP: 1.5).validate()
         }
         #expect(throws: GenerationError.self) { try SamplerSettings(temperature: -1).validate() }

@@ -7,7 +7,8 @@ public struct SamplerSettings: Codable, Sendable, Equatable {
     public var temperature: Float = 0.8
     /// Keep only the k most likely tokens; 0 disables.
     public var topK: Int = 40
-    /// Keep the smallest set of most likely tokens whose probability reaches p; 1 disables.
+    /// Keep the smallest set of most likely tokens whose probability reaches p; 1 disables, 0 keeps
+    /// only the most likely token.
     public var topP: Float = 0.95
     /// Drop tokens whose probability is below `minP` times the most likely token's; 0 disables.
     public var minP: Float = 0.05
@@ -69,7 +70,7 @@ public struct SamplerSettings: Codable, Sendable, Equatable {
         }
         if !(temperature.isFinite && temperature >= 0) { try fail("temperature", "a number ≥ 0 (0 = greedy)", temperature) }
         if topK < 0 { try fail("top_k", "an integer ≥ 0 (0 = off)", topK) }
-        if !(topP > 0 && topP <= 1) { try fail("top_p", "in (0, 1] (1 = off)", topP) }
+        if !(topP >= 0 && topP <= 1) { try fail("top_p", "in [0, 1] (1 = off)", topP) }
         if !(minP >= 0 && minP <= 1) { try fail("min_p", "in [0, 1] (0 = off)", minP) }
         if !(repeatPenalty.isFinite && repeatPenalty > 0) { try fail("repeat_penalty", "a number > 0 (1 = off)", repeatPenalty) }
         if !presencePenalty.isFinite { try fail("presence_penalty", "a finite number (0 = off)", presencePenalty) }
