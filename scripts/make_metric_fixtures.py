@@ -184,7 +184,22 @@ def main():
             "prediction": pred, "references": refs3,
             "sentence_bleu": bleu_dict(b.sentence_score(pred, refs3), str(b.get_signature())),
             "sentence_chrf": {"score": c.sentence_score(pred, refs3).score},
+            "rouge_multi": {t: {"precision": v.precision, "recall": v.recall, "fmeasure": v.fmeasure}
+                            for t, v in plain.score_multi(refs3, pred).items()},
         })
+
+    # Corpus scores where segments have 1, 2 or 3 references (sacreBLEU pads streams with None).
+    rows = out["multi_reference"]
+    preds = [r["prediction"] for r in rows]
+    sets = [r["references"][: 1 + i % 3] for i, r in enumerate(rows)]
+    streams = [[s[k] if k < len(s) else None for s in sets] for k in range(3)]
+    b = BLEU()
+    c = CHRF()
+    out["corpus_variable_references"] = {
+        "reference_sets": sets,
+        "bleu": bleu_dict(b.corpus_score(preds, streams), str(b.get_signature())),
+        "chrf": {"score": c.corpus_score(preds, streams).score, "signature": str(c.get_signature())},
+    }
 
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, indent=1, sort_keys=True)

@@ -68,18 +68,25 @@ public struct LineProblem: Sendable, Equatable, Error, CustomStringConvertible {
     public var description: String { "\(path):\(line): \(reason)" }
 }
 
-/// One `{"id"?, "prediction", "reference"}` record.
+/// One `{"id"?, "prediction", "reference"}` record, or `"references": [...]` for several.
 public struct TextPair: Sendable, Equatable {
     /// The record's id, or its line number when it has none.
     public let id: String
     public let prediction: String
-    public let reference: String
+    /// One or more references (never empty).
+    public let references: [String]
     public let line: Int
 
+    public var reference: String { references.first ?? "" }
+
     public init(id: String, prediction: String, reference: String, line: Int) {
+        self.init(id: id, prediction: prediction, references: [reference], line: line)
+    }
+
+    public init(id: String, prediction: String, references: [String], line: Int) {
         self.id = id
         self.prediction = prediction
-        self.reference = reference
+        self.references = references
         self.line = line
     }
 
@@ -92,12 +99,20 @@ public struct TextPair: Sendable, Equatable {
             throw ParseFailure("not valid JSON")
         }
         guard let dict = object as? [String: Any] else { throw ParseFailure("expected a JSON object") }
-        func text(_ key: String) throws(ParseFailure) -> String {
-            guard let value = dict[key] else { throw ParseFailure("missing \"\(key)\"") }
-            guard let s = value as? String else { throw ParseFailure("\"\(key)\" must be a string") }
-            return s
+        guard let predictionValue = dict["prediction"] else { throw ParseFailure("missing \"prediction\"") }
+        guard let prediction = predictionValue as? String else { throw ParseFailure("\"prediction\" must be a string") }
+        let references: [String]
+        if let list = dict["references"] {
+            guard let strings = list as? [String], !strings.isEmpty else {
+                throw ParseFailure("\"references\" must be a non-empty array of strings")
+            }
+            references = strings
+        } else if let value = dict["reference"] {
+            guard let s = value as? String else { throw ParseFailure("\"reference\" must be a string") }
+            references = [s]
+        } else {
+            throw ParseFailure("missing \"reference\"")
         }
-        let prediction = try text("prediction"), reference = try text("reference")
         var id = String(lineNumber)
         switch dict["id"] {
         case nil, is NSNull:
@@ -109,7 +124,7 @@ public struct TextPair: Sendable, Equatable {
         default:
             throw ParseFailure("\"id\" must be a string or a number")
         }
-        return TextPair(id: id, prediction: prediction, reference: reference, line: lineNumber)
+        return TextPair(id: id, prediction: prediction, references: references, line: lineNumber)
     }
 
     struct ParseFailure: Error {
@@ -189,23 +204,21 @@ public struct TextEvaluation: Sendable {
     private var sentenceBLEU: BLEU { BLEU(tokenizer: bleuTokenizer, effectiveOrder: true) }
     private var corpusBLEU: BLEU { BLEU(tokenizer: bleuTokenizer, effectiveOrder: false) }
 
-    /// The signature of the per-pair BLEU scores.
-    public var sentenceBLEUSignature: String { sentenceBLEU.signature(numberOfReferences: 1) }
 
     public func score(_ pair: TextPair) -> TextExampleScores {
         var out = TextExampleScores(id: pair.id, line: pair.line, rouge: [])
         if !rougeTypes.isEmpty {
             out.rouge = RougeScorer(types: rougeTypes, useStemmer: useStemmer)
-                .score(reference: pair.reference, prediction: pair.prediction)
+                .score(references: pair.references, prediction: pair.prediction)
         }
         if metrics.contains(.bleu) {
-            out.bleu = sentenceBLEU.sentenceScore(hypothesis: pair.prediction, references: [pair.reference])
+            out.bleu = sentenceBLEU.sentenceScore(hypothesis: pair.prediction, references: pair.references)
         }
         if metrics.contains(.chrf) {
-            out.chrf = CHRF().sentenceScore(hypothesis: pair.prediction, references: [pair.reference])
+            out.chrf = CHRF().sentenceScore(hypothesis: pair.prediction, references: pair.references)
         }
         if metrics.contains(.exactMatch) {
-            out.exactMatch = exactMatch.score(prediction: pair.prediction, reference: pair.reference)
+            out.exactMatch = pair.references.map { exactMatch.score(prediction: pair.prediction, reference: $0) }.max() ?? 0
         }
         return out
     }
@@ -222,12 +235,12 @@ public struct TextEvaluation: Sendable {
             }
             out.rouge.append((type, RougeScore(precision: p / n, recall: r / n, fmeasure: f / n)))
         }
-        let predictions = pairs.map(\.prediction), references = pairs.map(\.reference)
+        let predictions = pairs.map(\.prediction), references = pairs.map(\.references)
         if metrics.contains(.bleu) {
-            out.bleu = try? corpusBLEU.corpusScore(hypotheses: predictions, references: [references])
+            out.bleu = try? corpusBLEU.corpusScore(hypotheses: predictions, referenceSets: references)
         }
         if metrics.contains(.chrf) {
-            out.chrf = try? CHRF().corpusScore(hypotheses: predictions, references: [references])
+            out.chrf = try? CHRF().corpusScore(hypotheses: predictions, referenceSets: references)
         }
         if metrics.contains(.exactMatch) {
             out.exactMatch = examples.reduce(0) { $0 + ($1.exactMatch ?? 0) } / n
@@ -281,7 +294,9 @@ public struct TextEvaluation: Sendable {
             }
         }
         return TextEvaluationReport(path: path, metrics: metrics, useStemmer: useStemmer,
-                                    sentenceBLEUSignature: metrics.contains(.bleu) ? sentenceBLEUSignature : nil,
+                                    sentenceBLEUSignature: metrics.contains(.bleu)
+                                        ? sentenceBLEU.signature(nrefs: pairs.isEmpty ? "1" : referenceCountLabel(pairs.map(\.references)))
+                                        : nil,
                                     examples: examples,
                                     corpus: corpus(pairs, examples), skipped: skipped, stoppedAt: stoppedAt,
                                     cancelled: cancelled)

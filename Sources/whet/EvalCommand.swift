@@ -14,14 +14,15 @@ struct EvalCommand: ParsableCommand {
             commandName: "text",
             abstract: "Score prediction/reference pairs with ROUGE, BLEU, chrF and exact match.",
             discussion: """
-            PAIRS.jsonl holds one {"id"?, "prediction", "reference"} object a line. ROUGE matches
+            PAIRS.jsonl holds one {"id"?, "prediction", "reference"} object a line ("references": [...]
+            for several). ROUGE matches
             rouge-score 0.1.2, BLEU and chrF match sacreBLEU \(SacreBLEU.compatibleVersion) (see docs/evaluation.md).
             Per-pair BLEU is sacrebleu.sentence_bleu; corpus BLEU and chrF are corpus_bleu / corpus_chrf;
             corpus ROUGE and exact match are means over the pairs.
             """
         )
 
-        @Option(name: .long, help: "JSONL file of {\"id\"?, \"prediction\", \"reference\"} lines.")
+        @Option(name: .long, help: "JSONL file of {\"id\"?, \"prediction\", \"reference\" or \"references\"} lines.")
         var data: String
 
         @Option(name: .long, help: "Comma-separated metrics: rouge1,rouge2,rougeL,rougeLsum,bleu,chrf,exact_match (default: all).")

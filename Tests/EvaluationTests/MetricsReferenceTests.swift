@@ -254,6 +254,25 @@ private func checkBLEU(_ score: BLEUScore, _ expected: Any?, _ label: String, fo
             checkBLEU(BLEU.sentenceDefault.sentenceScore(hypothesis: p, references: refs), row["sentence_bleu"], "multi #\(i)")
             expectClose(CHRF().sentenceScore(hypothesis: p, references: refs).score,
                         (row["sentence_chrf"] as? [String: Any])?["score"], "multi #\(i) chrF")
+            let rougeTypes: [RougeType] = [.n(1), .n(2), .n(3), .l, .lsum]
+            let multi = RougeScorer(types: rougeTypes).score(references: refs, prediction: p)
+            let expectedMulti = row["rouge_multi"] as? [String: Any] ?? [:]
+            for (type, score) in multi {
+                let e = expectedMulti[type.description] as? [String: Any]
+                expectClose(score.fmeasure, e?["fmeasure"], "multi #\(i) \(type) F")
+                expectClose(score.precision, e?["precision"], "multi #\(i) \(type) P")
+                expectClose(score.recall, e?["recall"], "multi #\(i) \(type) R")
+            }
         }
+
+        // Segments with 1, 2 or 3 references: sacreBLEU's nrefs:var corpus scores.
+        let variable = fixture["corpus_variable_references"] as? [String: Any] ?? [:]
+        let rows = fixture["multi_reference"] as? [[String: Any]] ?? []
+        let sets = variable["reference_sets"] as? [[String]] ?? []
+        let hyps = rows.map { $0["prediction"] as? String ?? "" }
+        checkBLEU(try BLEU.corpusDefault.corpusScore(hypotheses: hyps, referenceSets: sets), variable["bleu"], "variable refs")
+        let chrfVariable = try CHRF().corpusScore(hypotheses: hyps, referenceSets: sets)
+        expectClose(chrfVariable.score, (variable["chrf"] as? [String: Any])?["score"], "variable refs chrF")
+        #expect(chrfVariable.signature == (variable["chrf"] as? [String: Any])?["signature"] as? String)
     }
 }

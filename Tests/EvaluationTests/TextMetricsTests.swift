@@ -156,6 +156,20 @@ import Testing
         #expect(report.examples.count == 2)
     }
 
+    @Test func severalReferencesPerPair() {
+        let lines = [#"{"id": "m", "prediction": "the cat sat", "references": ["a dog ran", "the cat sat"]}"#,
+                     #"{"id": "s", "prediction": "hello", "reference": "hello"}"#,
+                     #"{"prediction": "x", "references": []}"#]
+        let report = TextEvaluation(onMalformedLine: .skip).evaluate(data: data(lines), path: "p.jsonl")
+        #expect(report.examples.count == 2)
+        #expect(report.examples[0].exactMatch == 1)  // matches the second reference
+        #expect(report.examples[0].rouge.first?.score.fmeasure == 1)
+        #expect(report.examples[0].bleu?.signature.hasPrefix("nrefs:2|") == true)
+        #expect(report.corpus.bleu?.signature.hasPrefix("nrefs:var|") == true)
+        #expect(report.sentenceBLEUSignature?.hasPrefix("nrefs:var|") == true)
+        #expect(report.skipped.first?.reason == "\"references\" must be a non-empty array of strings")
+    }
+
     @Test func metricListParsing() throws {
         #expect(try TextMetric.parseList("rouge1, bleu,rouge1,em") == [.rouge1, .bleu, .exactMatch])
         #expect(throws: TextEvaluationError.unknownMetric("meteor")) { try TextMetric.parseList("bleu,meteor") }

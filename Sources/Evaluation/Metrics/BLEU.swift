@@ -86,7 +86,12 @@ public struct BLEU: Sendable {
     public static let corpusDefault = BLEU(effectiveOrder: false)
 
     public func signature(numberOfReferences: Int) -> String {
-        "nrefs:\(numberOfReferences)|case:\(lowercase ? "lc" : "mixed")|eff:\(effectiveOrder ? "yes" : "no")"
+        signature(nrefs: String(numberOfReferences))
+    }
+
+    /// `nrefs` is a count, or "var" when segments have different numbers of references.
+    func signature(nrefs: String) -> String {
+        "nrefs:\(nrefs)|case:\(lowercase ? "lc" : "mixed")|eff:\(effectiveOrder ? "yes" : "no")"
             + "|tok:\(tokenizer.signature)|smooth:\(smoothing.signature)|version:\(SacreBLEU.compatibleVersion)"
     }
 
@@ -153,29 +158,35 @@ public struct BLEU: Sendable {
     /// BLEU of one hypothesis against one or more references.
     public func sentenceScore(hypothesis: String, references: [String]) -> BLEUScore {
         score(statistics: segmentStatistics(hypothesis: hypothesis, references: references),
-              numberOfReferences: references.count)
+              nrefs: String(references.count))
     }
 
     /// Corpus BLEU. `references` is a list of reference streams, each as long as `hypotheses`
     /// (sacreBLEU's layout: `[refs]` for one reference per segment).
     public func corpusScore(hypotheses: [String], references: [[String]]) throws -> BLEUScore {
-        for stream in references where stream.count != hypotheses.count {
-            throw MetricError.lengthMismatch(hypotheses: hypotheses.count, references: stream.count)
+        try corpusScore(hypotheses: hypotheses, referenceSets: referenceSets(hypotheses.count, references))
+    }
+
+    /// Corpus BLEU with the references of each segment (`referenceSets[i]` for `hypotheses[i]`);
+    /// segments may have different numbers of references (the signature then says `nrefs:var`).
+    public func corpusScore(hypotheses: [String], referenceSets: [[String]]) throws -> BLEUScore {
+        guard referenceSets.count == hypotheses.count else {
+            throw MetricError.lengthMismatch(hypotheses: hypotheses.count, references: referenceSets.count)
         }
         var sums = [Int](repeating: 0, count: 2 + 2 * maxNGramOrder)
-        for (i, hypothesis) in hypotheses.enumerated() {
-            let stats = segmentStatistics(hypothesis: hypothesis, references: references.map { $0[i] })
+        for (hypothesis, references) in zip(hypotheses, referenceSets) {
+            let stats = segmentStatistics(hypothesis: hypothesis, references: references)
             for k in 0..<sums.count { sums[k] += stats[k] }
         }
-        return score(statistics: sums, numberOfReferences: references.count)
+        return score(statistics: sums, nrefs: referenceCountLabel(referenceSets))
     }
 
     /// BLEU from summed statistics (`BLEU.compute_bleu`).
-    func score(statistics: [Int], numberOfReferences: Int) -> BLEUScore {
+    func score(statistics: [Int], nrefs: String) -> BLEUScore {
         let order = maxNGramOrder
         let sysLen = statistics[0], refLen = statistics[1]
         var correct = Array(statistics[2..<(2 + order)]), total = Array(statistics[(2 + order)..<(2 + 2 * order)])
-        let signature = signature(numberOfReferences: numberOfReferences)
+        let signature = signature(nrefs: nrefs)
 
         var bp = 1.0
         if sysLen < refLen {
@@ -216,6 +227,20 @@ public struct BLEU: Sendable {
         return BLEUScore(score: score, counts: correct, totals: total, precisions: precisions, bp: bp,
                          sysLen: sysLen, refLen: refLen, signature: signature)
     }
+}
+
+/// Stream layout (one list per reference "file") to one reference list per segment.
+func referenceSets(_ count: Int, _ streams: [[String]]) throws -> [[String]] {
+    for stream in streams where stream.count != count {
+        throw MetricError.lengthMismatch(hypotheses: count, references: stream.count)
+    }
+    return (0..<count).map { i in streams.map { $0[i] } }
+}
+
+/// sacreBLEU's `nrefs`: the number of references when every segment has the same, else "var".
+func referenceCountLabel(_ sets: [[String]]) -> String {
+    let counts = Set(sets.map(\.count))
+    return counts.count == 1 ? String(counts.first ?? 0) : (counts.isEmpty ? "0" : "var")
 }
 
 public enum MetricError: Error, CustomStringConvertible, Equatable {

@@ -38,7 +38,11 @@ public struct CHRF: Sendable {
     public var name: String { "chrF\(beta)" + String(repeating: "+", count: wordOrder) }
 
     public func signature(numberOfReferences: Int) -> String {
-        "nrefs:\(numberOfReferences)|case:\(lowercase ? "lc" : "mixed")|eff:\(epsSmoothing ? "no" : "yes")"
+        signature(nrefs: String(numberOfReferences))
+    }
+
+    func signature(nrefs: String) -> String {
+        "nrefs:\(nrefs)|case:\(lowercase ? "lc" : "mixed")|eff:\(epsSmoothing ? "no" : "yes")"
             + "|nc:\(charOrder)|nw:\(wordOrder)|space:\(whitespace ? "yes" : "no")|version:\(SacreBLEU.compatibleVersion)"
     }
 
@@ -145,27 +149,32 @@ public struct CHRF: Sendable {
         return 100 * f
     }
 
-    private func result(_ statistics: [Int], numberOfReferences: Int) -> CHRFScore {
+    private func result(_ statistics: [Int], nrefs: String) -> CHRFScore {
         let stats = (0..<order).map { k in Array(statistics[(3 * k)..<(3 * k + 3)]) }
         return CHRFScore(score: fScore(statistics), stats: stats, name: name,
-                         signature: signature(numberOfReferences: numberOfReferences))
+                         signature: signature(nrefs: nrefs))
     }
 
     public func sentenceScore(hypothesis: String, references: [String]) -> CHRFScore {
         let stats = segmentStatistics(hypothesis: hypothesis, references: references)
-        return result(stats.isEmpty ? [Int](repeating: 0, count: 3 * order) : stats, numberOfReferences: references.count)
+        return result(stats.isEmpty ? [Int](repeating: 0, count: 3 * order) : stats, nrefs: String(references.count))
     }
 
     /// Corpus chrF from summed statistics; `references` are streams as in `BLEU.corpusScore`.
     public func corpusScore(hypotheses: [String], references: [[String]]) throws -> CHRFScore {
-        for stream in references where stream.count != hypotheses.count {
-            throw MetricError.lengthMismatch(hypotheses: hypotheses.count, references: stream.count)
+        try corpusScore(hypotheses: hypotheses, referenceSets: referenceSets(hypotheses.count, references))
+    }
+
+    /// Corpus chrF with the references of each segment (`referenceSets[i]` for `hypotheses[i]`).
+    public func corpusScore(hypotheses: [String], referenceSets: [[String]]) throws -> CHRFScore {
+        guard referenceSets.count == hypotheses.count else {
+            throw MetricError.lengthMismatch(hypotheses: hypotheses.count, references: referenceSets.count)
         }
         var sums = [Int](repeating: 0, count: 3 * order)
-        for (i, hypothesis) in hypotheses.enumerated() {
-            let stats = segmentStatistics(hypothesis: hypothesis, references: references.map { $0[i] })
+        for (hypothesis, references) in zip(hypotheses, referenceSets) {
+            let stats = segmentStatistics(hypothesis: hypothesis, references: references)
             for k in 0..<min(sums.count, stats.count) { sums[k] += stats[k] }
         }
-        return result(sums, numberOfReferences: references.count)
+        return result(sums, nrefs: referenceCountLabel(referenceSets))
     }
 }

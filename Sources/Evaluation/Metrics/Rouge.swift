@@ -127,6 +127,19 @@ public struct RougeScorer: Sendable {
         }
     }
 
+    /// rouge-score's `score_multi`: for each type, the score against the reference with the highest
+    /// F-measure (the first one on ties).
+    public func score(references: [String], prediction: String) -> [(type: RougeType, score: RougeScore)] {
+        let all = references.map { score(reference: $0, prediction: prediction) }
+        guard var best = all.first else { return types.map { ($0, RougeScore.zero) } }
+        for candidate in all.dropFirst() {
+            for k in best.indices where candidate[k].score.fmeasure > best[k].score.fmeasure {
+                best[k] = candidate[k]
+            }
+        }
+        return best
+    }
+
     /// The score of one type (computes only what that type needs).
     public func score(_ type: RougeType, reference: String, prediction: String) -> RougeScore {
         RougeScorer(types: [type], useStemmer: useStemmer).score(reference: reference, prediction: prediction)[0].score
