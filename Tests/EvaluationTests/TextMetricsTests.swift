@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Evaluation
+import Engine
 
 /// Small hand-worked cases; the reference libraries' numbers are in MetricsReferenceTests.
 @Suite struct TextMetricsTests {
@@ -16,6 +17,19 @@ import Testing
         #expect(s["rougeL"]?.precision == 1)
         #expect(scorer.score(.l, reference: "", prediction: "x") == .zero)
         #expect(scorer.score(.n(1), reference: "a", prediction: "") == .zero)
+    }
+
+    @Test func lcsLengthWithTwoRowsEqualsTheFullTable() {
+        var generator = SeededGenerator(seed: 7)
+        for _ in 0..<50 {
+            let a = (0..<Int.random(in: 0...40, using: &generator)).map { _ in Int32.random(in: 0..<5, using: &generator) }
+            let b = (0..<Int.random(in: 0...40, using: &generator)).map { _ in Int32.random(in: 0..<5, using: &generator) }
+            #expect(LCSTable.length(a, b) == LCSTable(a, b).length)
+            #expect(LCSTable.length(b, a) == LCSTable(a, b).length)
+        }
+        // A long document: 20,000 x 20,000 tokens would need 1.6 GB as a full table.
+        let long = (0..<20_000).map { Int32($0 % 97) }
+        #expect(LCSTable.length(long, Array(long.reversed().prefix(50))) > 0)
     }
 
     @Test func rougeTypeNames() {

@@ -155,7 +155,7 @@ public struct RougeScorer: Sendable {
 
     static func lcsScore(target: [Int32], prediction: [Int32]) -> RougeScore {
         guard !target.isEmpty, !prediction.isEmpty else { return .zero }
-        let length = LCSTable(target, prediction).length
+        let length = LCSTable.length(target, prediction)
         return .from(precision: Double(length) / Double(prediction.count), recall: Double(length) / Double(target.count))
     }
 
@@ -217,6 +217,31 @@ struct LCSTable {
     }
 
     var length: Int { Int(table[table.count - 1]) }
+
+    /// The LCS length alone, keeping two rows instead of the whole table, so long documents
+    /// (ROUGE-L over thousands of tokens) need memory proportional to one side only.
+    static func length(_ a: [Int32], _ b: [Int32]) -> Int {
+        let (long, short) = a.count >= b.count ? (a, b) : (b, a)
+        guard !short.isEmpty else { return 0 }
+        var previous = [Int32](repeating: 0, count: short.count + 1)
+        var current = previous
+        long.withUnsafeBufferPointer { l in
+            short.withUnsafeBufferPointer { s in
+                for i in 0..<l.count {
+                    let token = l[i]
+                    current.withUnsafeMutableBufferPointer { c in
+                        previous.withUnsafeBufferPointer { p in
+                            for j in 1...s.count {
+                                c[j] = token == s[j - 1] ? p[j - 1] + 1 : max(p[j], c[j - 1])
+                            }
+                        }
+                    }
+                    swap(&previous, &current)
+                }
+            }
+        }
+        return Int(previous[short.count])
+    }
 
     private func at(_ i: Int, _ j: Int) -> Int32 { table[i * columns + j] }
 
