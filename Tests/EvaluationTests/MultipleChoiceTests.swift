@@ -136,3 +136,47 @@ import Testing
                 + "在 TCP/IP 模型中，IP 协议工作在哪一层？\nA. 应用层\nB. 传输层\nC. 网络层\nD. 链路层\n答案：")
     }
 }
+
+@Suite struct MultipleChoiceScoringTests {
+    private let question = MultipleChoiceQuestion(subject: "s", question: "Q", choices: ["a", "b", "c", "d"], answer: 2)
+
+    @Test func picksTheMostLikelyChoiceLikeNumpyArgmax() {
+        let o = MultipleChoiceScoring.outcome(for: question, logLikelihoods: [-3, -1, -1, -2])
+        #expect(o.predicted == 1)  // first of the tied maxima
+        #expect(!o.correct)
+        #expect(MultipleChoiceScoring.argmax([-1, .nan, 0]) == 1)
+        // With different choice lengths acc_norm divides by characters.
+        let long = MultipleChoiceScoring.outcome(for: question, logLikelihoods: [-8, -3, -6, -9],
+                                                 choiceTexts: ["aaaa", "b", "cccccc", "ddd"])
+        #expect(long.predicted == 1)
+        #expect(long.predictedNormalized == 2)
+        #expect(long.correctNormalized)
+    }
+
+    @Test func summaryBySubject() {
+        let other = MultipleChoiceQuestion(subject: "t", question: "Q", choices: ["a", "b"], answer: 0)
+        let outcomes = [MultipleChoiceScoring.outcome(for: question, logLikelihoods: [0, 0, 1, 0]),
+                        MultipleChoiceScoring.outcome(for: question, logLikelihoods: [1, 0, 0, 0]),
+                        MultipleChoiceScoring.outcome(for: other, logLikelihoods: [0, -1])]
+        let summary = MultipleChoiceScoring.summary(outcomes)
+        #expect(summary.overall.n == 3)
+        #expect(summary.overall.accuracy == 2.0 / 3)
+        #expect(summary.bySubject["s"]?.accuracy == 0.5)
+        #expect(summary.bySubject["t"]?.n == 1)
+        #expect(MultipleChoiceScoring.summary([]).overall.n == 0)
+    }
+
+    @Test func logSoftmaxIsStableAndNormalised() {
+        let logits: [Float] = [1000, 1000, 998]
+        logits.withUnsafeBufferPointer { buf in
+            let lp0 = MultipleChoiceScoring.logProbability(of: 0, logits: buf) ?? .nan
+            let lp2 = MultipleChoiceScoring.logProbability(of: 2, logits: buf) ?? .nan
+            let z = 2 + exp(-2.0)
+            #expect(abs(lp0 - -log(z)) < 1e-12)
+            #expect(abs(lp2 - (-2 - log(z))) < 1e-12)
+            #expect(abs(exp(lp0) * 2 + exp(lp2) - 1) < 1e-12)
+            #expect(MultipleChoiceScoring.logProbability(of: 3, logits: buf) == nil)
+            #expect(MultipleChoiceScoring.logProbability(of: -1, logits: buf) == nil)
+        }
+    }
+}
