@@ -12,7 +12,9 @@ import TestSupport
         let whet = try #require(TestModels.whetBinary())
         let session = try TmuxSession(command: "\(whet.path) --help; sleep 30", width: 100, height: 30)
         defer { session.close() }
-        let screen = try session.waitFor("OVERVIEW")
+        // Wait for the end of the help text: the screen can be captured while it is still printing.
+        let screen = try session.waitFor("--help")
+        #expect(screen.contains("OVERVIEW: Whetstone"))
         #expect(screen.contains("USAGE: whet"))
     }
 }
