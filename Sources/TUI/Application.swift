@@ -45,7 +45,7 @@ public final class Application {
     /// Seconds on a monotonic clock; tests replace it.
     public var clock: () -> Double = { ProcessInfo.processInfo.systemUptime }
 
-    public private(set) var isRunning = false
+    public internal(set) var isRunning = false
     public private(set) var framesDrawn = 0
     /// Cells sent to the backend by the last frame (damage size).
     public private(set) var lastFrameChanges = 0
@@ -201,8 +201,9 @@ public final class Application {
             return
         }
         if let modal = overlays.last {
-            if let f = focusRing.current, let ctx = lastContext {
-                for v in ctx.chain(of: f) {
+            // Views inside the modal (e.g. a field) get the key before the modal itself.
+            if let f = focusRing.current, let chain = lastContext?.chain(of: f), chain.contains(where: { $0 === modal }) {
+                for v in chain {
                     if v === modal { break }
                     if v.handle(.key(key)) == .handled { return }
                 }
@@ -268,6 +269,7 @@ public final class Application {
             lastContext = nil
         } else {
             var context = draw(into: buffer)
+            lastContext = context
             // Focus decided during this frame (first frame, a pending request, a view that vanished)
             // changes how views look: draw once more so the frame shows the right focus.
             if !sameView(context.focused, focusRing.current) {

@@ -13,6 +13,11 @@ public enum NumberFormat {
         if a >= 0.01 { return String(format: "%.3f", v) }
         return String(format: "%.1e", v)
     }
+
+    /// Like `short`, but whole numbers below 10 000 print without decimals (step counts).
+    public static func count(_ v: Double) -> String {
+        v.isFinite && v == v.rounded() && abs(v) < 1e4 ? String(format: "%.0f", v) : short(v)
+    }
 }
 
 /// One line on a chart.
@@ -119,12 +124,13 @@ public final class LineChart: View {
 
         // Axes.
         let axis = Style(.border, on: .surface)
-        canvas.verticalLine(x: labelWidth, y: plot.y, length: plot.height, style: axis, character: "┤")
+        canvas.verticalLine(x: labelWidth, y: plot.y, length: plot.height, style: axis)
         canvas.horizontalLine(x: plot.x, y: plot.maxY, length: plot.width, style: axis)
         canvas.put("└", x: labelWidth, y: plot.maxY, style: axis)
         let rowsForLabels = [plot.y, plot.y + (plot.height - 1) / 2, plot.maxY - 1]
         for (label, row) in zip(labels, rowsForLabels) {
             canvas.write(TextLayout.pad(label, to: labelWidth - 1, alignRight: true), x: 0, y: row, style: base.fg(.muted))
+            canvas.put("┤", x: labelWidth, y: row, style: axis)
         }
         let xl = NumberFormat.short(xMin), xr = NumberFormat.short(xMax)
         canvas.write(xl, x: plot.x, y: plot.maxY, style: base.fg(.muted))

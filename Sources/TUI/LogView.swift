@@ -6,6 +6,7 @@ public final class LogView: View {
     /// Visual rows scrolled up from the bottom; 0 follows the tail.
     public private(set) var offsetFromBottom = 0
     private var lastHeight = 1
+    private var lastWidth = 80
 
     public init(capacity: Int = 5000) { self.capacity = max(1, capacity) }
 
@@ -16,6 +17,8 @@ public final class LogView: View {
     public func append(_ text: String, role: StyleRole = .text) {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             entries.append((String(line), role))
+            // While scrolled back, keep the same lines on screen as new ones arrive below.
+            if offsetFromBottom > 0 { offsetFromBottom = min(Int.max / 4, offsetFromBottom + max(1, TextLayout.wrap(String(line), width: lastWidth).count)) }
         }
         if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
     }
@@ -30,7 +33,7 @@ public final class LogView: View {
             case .down: offsetFromBottom = max(0, offsetFromBottom - 1)
             case .pageUp: offsetFromBottom += max(1, lastHeight - 1)
             case .pageDown: offsetFromBottom = max(0, offsetFromBottom - max(1, lastHeight - 1))
-            case .home: offsetFromBottom = Int.max / 2
+            case .home: offsetFromBottom = Int.max / 4
             case .end: offsetFromBottom = 0
             default: return .ignored
             }
@@ -45,6 +48,7 @@ public final class LogView: View {
         canvas.fill(style: Style(.text, on: .surface))
         guard canvas.width > 0, canvas.height > 0 else { return }
         lastHeight = canvas.height
+        lastWidth = canvas.width
         // Wrap only as much as needed from the bottom.
         var rows: [(String, StyleRole)] = []
         let need = canvas.height + offsetFromBottom

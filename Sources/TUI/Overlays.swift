@@ -25,7 +25,7 @@ public final class ModalDialog: Modal {
     public func preferredSize(on screen: Size) -> Size {
         let width = min(max(30, DisplayWidth.of(title) + 8, buttons.map { DisplayWidth.of($0) + 5 }.reduce(0, +) + 4), min(70, screen.width - 4))
         let lines = TextLayout.wrap(message, width: max(1, width - 4)).count
-        return Size(width: width, height: lines + 6)
+        return Size(width: width, height: lines + 5)
     }
 
     private func choose(_ i: Int?) {

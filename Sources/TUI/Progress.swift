@@ -46,8 +46,8 @@ public final class ProgressBar: View {
         canvas.fill(style: base)
         guard canvas.width > 0 else { return }
         let pct = String(format: "%3.0f%%", fraction * 100)
-        let counts = "\(NumberFormat.short(completed))/\(NumberFormat.short(total))\(unit.isEmpty ? "" : " " + unit)"
-        let time = eta.map { "ETA \(Self.duration($0))" } ?? (fraction >= 1 ? "done in \(Self.duration(elapsed))" : "ETA --:--")
+        let counts = "\(NumberFormat.count(completed))/\(NumberFormat.count(total))\(unit.isEmpty ? "" : " " + unit)"
+        let time = fraction >= 1 ? "done in \(Self.duration(elapsed))" : (eta.map { "ETA \(Self.duration($0))" } ?? "ETA --:--")
         let tail = " \(pct)  \(counts)  \(time)"
         var x = 0
         if !label.isEmpty { x = canvas.write(TextLayout.truncate(label, to: canvas.width / 4) + " ", x: 0, y: 0, style: base.fg(.muted)) }

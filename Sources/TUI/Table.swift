@@ -122,20 +122,25 @@ public final class Table: View {
         let focused = context.isFocused(self)
         canvas.fill(style: Style(.text, on: .surface))
         guard canvas.height > 0, canvas.width > 0 else { return }
+        visibleRows = max(1, canvas.height - 1)
+        // The last column is kept for the scroll position when rows overflow.
+        let overflow = order.count > visibleRows
+        let columnsWidth = canvas.width - (overflow ? 1 : 0)
         // One space between columns.
         var constraints: [LayoutConstraint] = []
         for (i, c) in columns.enumerated() {
             constraints.append(c.width)
             if i < columns.count - 1 { constraints.append(.fixed(1)) }
         }
-        let spans = Layout.distribute(canvas.width, constraints).enumerated().filter { $0.offset % 2 == 0 }.map { $0.element }
+        let spans = Layout.distribute(columnsWidth, constraints).enumerated().filter { $0.offset % 2 == 0 }.map { $0.element }
         headerSpans = spans.map { ($0.offset, $0.offset + $0.length) }
         for (i, col) in columns.enumerated() {
-            let arrow = sortColumn == i ? (ascending ? " ▲" : " ▼") : ""
-            canvas.write(col.title + arrow, x: spans[i].offset, y: 0, width: spans[i].length,
+            // The sort arrow stays visible even when the title has to be cut.
+            let arrow = sortColumn == i ? (ascending ? "▲" : "▼") : ""
+            let header = arrow.isEmpty ? col.title : TextLayout.truncate(col.title, to: max(0, spans[i].length - 2)) + " " + arrow
+            canvas.write(header, x: spans[i].offset, y: 0, width: spans[i].length,
                          style: Style(sortColumn == i ? .accent : .muted, on: .surface, [.bold]), pad: true, alignRight: col.alignRight)
         }
-        visibleRows = max(1, canvas.height - 1)
         if cursor < scrollTop { scrollTop = cursor }
         if cursor >= scrollTop + visibleRows { scrollTop = cursor - visibleRows + 1 }
         scrollTop = max(0, min(scrollTop, max(0, order.count - visibleRows)))
@@ -149,13 +154,13 @@ public final class Table: View {
             let row = rows[order[di]]
             let selected = di == cursor
             let style = selected ? Style(.text, on: focused ? .selection : .border, focused ? [.bold] : []) : Style(.text, on: .surface)
-            if selected { canvas.fill(Rect(x: 0, y: line + 1, width: canvas.width, height: 1), style: style) }
+            if selected { canvas.fill(Rect(x: 0, y: line + 1, width: columnsWidth, height: 1), style: style) }
             for (i, col) in columns.enumerated() {
                 let text = row.indices.contains(i) ? row[i] : ""
                 canvas.write(text, x: spans[i].offset, y: line + 1, width: spans[i].length, style: style, pad: true, alignRight: col.alignRight)
             }
         }
-        if order.count > visibleRows {
+        if overflow {
             // Scroll position on the right edge.
             let pos = visibleRows <= 1 ? 0 : scrollTop * (visibleRows - 1) / max(1, order.count - visibleRows)
             canvas.put("┃", x: canvas.width - 1, y: 1 + pos, style: Style(.muted, on: .surface))

@@ -21,7 +21,7 @@ public struct RGB: Hashable, Sendable, CustomStringConvertible {
         // Weighted ("redmean") distance: closer to perceived difference than plain RGB distance.
         let rm = (Int(r) + Int(o.r)) / 2
         let dr = Int(r) - Int(o.r), dg = Int(g) - Int(o.g), db = Int(b) - Int(o.b)
-        return ((512 + rm) * dr * dr >> 8) + 4 * dg * dg + ((767 - rm) * db * db >> 8)
+        return (((512 + rm) * dr * dr) >> 8) + 4 * dg * dg + (((767 - rm) * db * db) >> 8)
     }
 }
 

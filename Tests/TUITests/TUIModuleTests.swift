@@ -1,6 +1,0 @@
-import Testing
-import TUI
-
-@Test func tuiModuleLinks() {
-    #expect(!TUIModule.summary.isEmpty)
-}
