@@ -59,6 +59,8 @@ public final class Application {
     private var lastRender = -Double.infinity
     private var drainers: [() -> Bool] = []
     private var mouseCapture: (view: any View, frame: Rect)?
+    /// The view focused before each open modal, to give focus back when it closes.
+    private var focusBeforeModal: [ObjectIdentifier: any View] = [:]
 
     public static let globalHints: [KeyHint] = [
         KeyHint("Tab", "next"), KeyHint("?", "help"), KeyHint(":", "commands"), KeyHint("q", "quit"),
@@ -104,12 +106,14 @@ public final class Application {
             guard let self, let modal else { return }
             self.dismiss(modal)
         }
+        if let f = focusRing.current { focusBeforeModal[ObjectIdentifier(modal)] = f }
         overlays.append(modal)
         needsDisplay = true
     }
 
     public func dismiss(_ modal: any Modal) {
         overlays.removeAll { $0 === modal }
+        if let previous = focusBeforeModal.removeValue(forKey: ObjectIdentifier(modal)) { pendingFocus = previous }
         mouseCapture = nil
         needsDisplay = true
     }
@@ -202,7 +206,7 @@ public final class Application {
         }
         if let modal = overlays.last {
             // Views inside the modal (e.g. a field) get the key before the modal itself.
-            if let f = focusRing.current, let chain = lastContext?.chain(of: f), chain.contains(where: { $0 === modal }) {
+            if let f = focused, let chain = lastContext?.chain(of: f), chain.contains(where: { $0 === modal }) {
                 for v in chain {
                     if v === modal { break }
                     if v.handle(.key(key)) == .handled { return }
@@ -217,7 +221,7 @@ public final class Application {
             }
             return
         }
-        if let f = focusRing.current, let ctx = lastContext {
+        if let f = focused, let ctx = lastContext {
             for v in ctx.chain(of: f) where v.handle(.key(key)) == .handled { return }
         } else if root.handle(.key(key)) == .handled {
             return

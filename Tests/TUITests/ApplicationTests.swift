@@ -42,6 +42,20 @@ import TUITesting
         #expect(fg[0].last == "o")
     }
 
+    @Test func closingAModalGivesFocusBack() {
+        let s = Screen()
+        let h = ViewHarness(s.root, size: Size(width: 60, height: 20))
+        h.press(.tab)
+        #expect(h.app.focused === s.right)
+        h.app.showHelp()
+        h.settle()
+        #expect(h.app.focused !== s.right)
+        h.press(.escape)
+        #expect(h.app.focused === s.right)
+        h.type("x")                           // straight after closing, keys reach the right editor
+        #expect(s.right.text == "x" && s.left.text.isEmpty)
+    }
+
     @Test func clickFocusesTheViewUnderThePointer() {
         let s = Screen()
         let h = ViewHarness(s.root, size: Size(width: 40, height: 6))
