@@ -1,8 +1,15 @@
 /// Children side by side (`.horizontal`) or stacked (`.vertical`), sized by layout constraints.
+/// When `resizable`, dragging the boundary between two children with the mouse moves it (clicks
+/// on a child's edge that the child itself does not handle bubble up here).
 public final class Split: View {
     public enum Axis: Sendable { case horizontal, vertical }
     public var axis: Axis
     public var children: [(constraint: LayoutConstraint, view: any View)]
+    public var resizable = false
+    /// Smallest length a child can be dragged down to.
+    public var minimumChildLength = 3
+    private var rects: [Rect] = []
+    private var dragging: Int?
 
     public init(_ axis: Axis, _ children: [(LayoutConstraint, any View)]) {
         self.axis = axis
@@ -11,9 +18,55 @@ public final class Split: View {
 
     public func render(_ canvas: Canvas, _ context: RenderContext) {
         let constraints = children.map(\.constraint)
-        let rects = axis == .horizontal ? canvas.bounds.columns(constraints) : canvas.bounds.rows(constraints)
+        rects = axis == .horizontal ? canvas.bounds.columns(constraints) : canvas.bounds.rows(constraints)
         for (rect, child) in zip(rects, children) where !rect.isEmpty {
             context.render(child.view, in: canvas.child(rect))
+        }
+    }
+
+    private func start(_ r: Rect) -> Int { axis == .horizontal ? r.x : r.y }
+    private func length(_ r: Rect) -> Int { axis == .horizontal ? r.width : r.height }
+
+    public func handle(_ event: InputEvent) -> EventResult {
+        guard resizable, case .mouse(let m) = event, rects.count == children.count else { return .ignored }
+        let pos = axis == .horizontal ? m.point.x : m.point.y
+        switch m.kind {
+        case .press where m.button == .left:
+            // The boundary is the last cell of one child and the first of the next.
+            dragging = rects.indices.dropLast().first { i in
+                let edge = start(rects[i]) + length(rects[i])
+                return pos == edge - 1 || pos == edge
+            }
+            return dragging == nil ? .ignored : .handled
+        case .drag:
+            guard let i = dragging else { return .ignored }
+            moveBoundary(after: i, to: pos)
+            return .handled
+        case .release:
+            let was = dragging
+            dragging = nil
+            return was == nil ? .ignored : .handled
+        default:
+            return .ignored
+        }
+    }
+
+    /// Puts the boundary between child `i` and `i + 1` at `pos`. The two children get their new
+    /// lengths (fixed stays fixed; anything else becomes a weight), and other flexible children
+    /// become weights of their current lengths, so the proportions survive a terminal resize.
+    public func moveBoundary(after i: Int, to pos: Int) {
+        guard rects.count == children.count, i >= 0, i + 1 < children.count else { return }
+        let a = rects[i], b = rects[i + 1]
+        let total = length(a) + length(b)
+        let newA = min(max(minimumChildLength, pos - start(a) + 1), total - minimumChildLength)
+        guard newA >= minimumChildLength, total - newA >= minimumChildLength else { return }
+        for j in children.indices {
+            let len = j == i ? newA : (j == i + 1 ? total - newA : length(rects[j]))
+            if case .fixed = children[j].constraint {
+                if j == i || j == i + 1 { children[j].constraint = .fixed(len) }
+            } else {
+                children[j].constraint = .weight(max(1, len))
+            }
         }
     }
 }

@@ -56,6 +56,26 @@ import TUITesting
         #expect(s.right.text == "x" && s.left.text.isEmpty)
     }
 
+    @Test func draggingASplitBoundaryResizesTheChildren() {
+        let left = TextEditor(), right = TextEditor()
+        let split = Split(.horizontal, [(.weight(1), Panel("L", left)), (.weight(1), Panel("R", right))])
+        split.resizable = true
+        let h = ViewHarness(split, size: Size(width: 40, height: 5))
+        #expect(h.line(0).hasPrefix("╭─ L ──────────────╮╭─ R"))     // 20 + 20
+        h.drag(from: Point(x: 19, y: 2), to: Point(x: 29, y: 2))
+        #expect(h.line(0).hasPrefix("╭─ L ────────────────────────╮╭─ R"))  // 30 + 10
+        // The new proportion holds when the terminal grows.
+        h.resize(Size(width: 80, height: 5))
+        #expect(h.screen[59, 0].grapheme == "╮")
+        // Children never shrink below the minimum.
+        h.drag(from: Point(x: 59, y: 2), to: Point(x: 79, y: 2))
+        #expect(h.screen[76, 0].grapheme == "╮")
+        // Not resizable: the same drag changes nothing.
+        split.resizable = false
+        h.drag(from: Point(x: 76, y: 2), to: Point(x: 40, y: 2))
+        #expect(h.screen[76, 0].grapheme == "╮")
+    }
+
     @Test func clickFocusesTheViewUnderThePointer() {
         let s = Screen()
         let h = ViewHarness(s.root, size: Size(width: 40, height: 6))
