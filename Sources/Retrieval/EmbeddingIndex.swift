@@ -106,8 +106,9 @@ public struct EmbeddingIndex: Sendable {
 
     public func save(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var writer = SafetensorsWriter(metadata: ["model": model])
-        try writer.add("embeddings", Tensor(shape: [chunks.count, dimensions], values: vectors))
+        var writer = SafetensorsWriter()
+        writer.metadata = ["model": model]
+        writer.add("embeddings", try Tensor(shape: [chunks.count, dimensions], values: vectors))
         try writer.write(to: folder.appendingPathComponent(Self.embeddingsFile))
         let manifest = Manifest(format: 1, model: model, dimensions: dimensions, chunk_words: chunkWords,
                                 overlap_words: overlapWords, chunks: chunks)
