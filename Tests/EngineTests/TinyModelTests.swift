@@ -136,3 +136,38 @@ private func maxAbsDifference(_ t: Tensor, _ reference: [[Float]]) -> Float {
         #expect(tokenizer.decode(ids) == "hi")
     }
 }
+
+@Suite struct HFGenerationAdapterTests {
+    @Test(arguments: ["tiny-gpt2", "tiny-llama"])
+    func lastTokenLogitsAndCacheRollback(name: String) throws {
+        let reference = try TinyReference.load(name)
+        let (model, tokenizer) = try HFGenerationLoader.load(folder: TinyReference.folder(name), contextLength: 32)
+        let ids = reference.input_ids.map { Int32($0) }
+        var logits = [Float](repeating: 0, count: model.vocabularySize)
+        try logits.withUnsafeMutableBufferPointer { try model.forward(tokens: Array(ids[0..<6]), startingAt: 0, logits: $0) }
+        try logits.withUnsafeMutableBufferPointer { try model.forward(tokens: Array(ids[6...]), startingAt: 6, logits: $0) }
+        let last = reference.output[ids.count - 1]
+        #expect(zip(logits, last).map { abs($0 - $1) }.max() ?? 1 < 1e-4)
+        #expect(model.truncateCache(to: 4) == 4)
+        // Running from an earlier position rolls the cache back to it.
+        try logits.withUnsafeMutableBufferPointer { try model.forward(tokens: Array(ids[2...]), startingAt: 2, logits: $0) }
+        #expect(zip(logits, last).map { abs($0 - $1) }.max() ?? 1 < 1e-4)
+        #expect(throws: HFCausalLanguageModel.PositionError.self) {
+            try logits.withUnsafeMutableBufferPointer { try model.forward(tokens: [1], startingAt: 40, logits: $0) }
+        }
+        let text = "Hello world"
+        let encoded = try tokenizer.encode(text, addBeginningOfSequence: false, parseSpecialTokens: true)
+        #expect(tokenizer.decode(encoded) == text)
+    }
+
+    @Test func llamaBeginningOfTextAndStopTokens() throws {
+        let (_, tokenizer) = try HFGenerationLoader.load(folder: TinyReference.folder("tiny-llama"))
+        let bos = try #require(tokenizer.tokenizer.id(of: "<|begin_of_text|>"))
+        let eot = try #require(tokenizer.tokenizer.id(of: "<|eot_id|>"))
+        #expect(try tokenizer.encode("hi", addBeginningOfSequence: true, parseSpecialTokens: true).first == Int32(bos))
+        #expect(try tokenizer.encode("hi", addBeginningOfSequence: false, parseSpecialTokens: true).first != Int32(bos))
+        #expect(tokenizer.endOfGenerationTokens.contains(Int32(eot)))
+        #expect(try tokenizer.encode("<|eot_id|>", addBeginningOfSequence: false, parseSpecialTokens: true) == [Int32(eot)])
+        #expect(try tokenizer.encode("<|eot_id|>", addBeginningOfSequence: false, parseSpecialTokens: false).count > 1)
+    }
+}

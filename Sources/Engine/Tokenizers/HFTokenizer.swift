@@ -210,8 +210,9 @@ public final class HFTokenizer: Sendable {
 
     /// Token ids for `text`. `addSpecialTokens` applies the post-processor ([CLS] … [SEP]);
     /// `maxLength` truncates the sequence so the result, special tokens included, fits.
-    public func encode(_ text: String, addSpecialTokens: Bool = true, maxLength: Int? = nil) -> Encoding {
-        var ids = encodeWithoutSpecial(text)
+    /// `parseAddedTokens: false` treats text such as "<|eot_id|>" as plain text.
+    public func encode(_ text: String, addSpecialTokens: Bool = true, maxLength: Int? = nil, parseAddedTokens: Bool = true) -> Encoding {
+        var ids = encodeWithoutSpecial(text, parseAddedTokens: parseAddedTokens)
         let extra = addSpecialTokens ? specialTokensAdded : 0
         if let maxLength, ids.count + extra > maxLength { ids.removeLast(min(ids.count, ids.count + extra - maxLength)) }
         guard addSpecialTokens else {
@@ -231,9 +232,10 @@ public final class HFTokenizer: Sendable {
         return Encoding(ids: out, typeIDs: [Int](repeating: 0, count: out.count), specialTokensMask: mask)
     }
 
-    private func encodeWithoutSpecial(_ text: String) -> [Int] {
+    private func encodeWithoutSpecial(_ text: String, parseAddedTokens: Bool) -> [Int] {
         var ids: [Int] = []
-        for segment in splitOnAddedTokens(Array(text.unicodeScalars)) {
+        let scalars = Array(text.unicodeScalars)
+        for segment in parseAddedTokens ? splitOnAddedTokens(scalars) : [.text(scalars)] {
             switch segment {
             case let .added(id): ids.append(id)
             case let .text(scalars): encodeSegment(scalars, into: &ids)
