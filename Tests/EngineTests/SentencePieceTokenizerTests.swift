@@ -262,6 +262,16 @@ private let trickyStrings = [
         }
     }
 
+    @Test func servesGenerationThroughTextTokenizer() throws {
+        guard let t = try tokenizer() else { return }
+        let generic: any TextTokenizer = t
+        let prompt = "<start_of_turn>user\nHi<end_of_turn>\n"
+        #expect(try generic.encode(prompt, addBeginningOfSequence: true, parseSpecialTokens: true)
+            == [2, 105, 2364, 107, 10979, 106, 107])
+        #expect(generic.endOfGenerationTokens == [1, 106])
+        #expect(generic.bytes(of: 238) == [0x00] && generic.decode([2, 9259]) == "Hello")
+    }
+
     @Test func specialTokensInTextAreSpelledOutWithoutParsing() throws {
         guard let t = try tokenizer() else { return }
         let spelled = t.encode("<end_of_turn>", addBOS: false, parseSpecial: false)

@@ -274,7 +274,9 @@ public final class SentencePieceTokenizer: Sendable {
     /// characters they encode). BOS, EOS and other control tokens are skipped unless
     /// `renderSpecial`; ids outside the vocabulary are skipped. With `add_space_prefix` the space
     /// that encoding put in front of the text is removed again.
-    public func decode(_ ids: [Int32], renderSpecial: Bool = false) -> String {
+    public func decode(_ ids: [Int32]) -> String { decode(ids, renderSpecial: false) }
+
+    public func decode(_ ids: [Int32], renderSpecial: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
         var stripLeadingSpace = addSpacePrefix
@@ -737,4 +739,16 @@ struct BigramHeap {
         }
         return top
     }
+}
+
+// MARK: - Generation
+
+extension SentencePieceTokenizer: TextTokenizer {
+    public func encode(_ text: String, addBeginningOfSequence: Bool, parseSpecialTokens: Bool) throws -> [Int32] {
+        encode(text, addBOS: addBeginningOfSequence, parseSpecial: parseSpecialTokens)
+    }
+
+    public func bytes(of token: Int32) -> [UInt8] { pieceBytes(token) }
+
+    public var endOfGenerationTokens: Set<Int32> { endOfGenerationIDs }
 }
