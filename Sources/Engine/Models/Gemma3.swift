@@ -1,0 +1,98 @@
+import Foundation
+
+/// The weights of one Gemma 3 block. Matrices stay quantized in the mapped file; norm vectors
+/// (a few hundred floats each) are copied out as F32.
+struct Gemma3Block: @unchecked Sendable {
+    let attentionNorm: Tensor
+    let query: QuantizedMatrix
+    let key: QuantizedMatrix
+    let value: QuantizedMatrix
+    let queryNorm: Tensor
+    let keyNorm: Tensor
+    let output: QuantizedMatrix
+    let postAttentionNorm: Tensor
+    let feedForwardNorm: Tensor
+    let gate: QuantizedMatrix
+    let up: QuantizedMatrix
+    let down: QuantizedMatrix
+    let postFeedForwardNorm: Tensor
+    let slidingWindow: Bool
+    let ropeBase: Float
+}
+
+/// Gemma 3 (decoder-only) from a GGUF file: interleaved sliding-window and global attention with
+/// per-layer RoPE bases, QK-norm, GeGLU feed-forward, pre- and post-norms around both sublayers,
+/// an embedding scaled by √d_model and logits tied to the token embedding.
+///
+/// The model is immutable and shared; each conversation runs in a `Gemma3Session`, which owns the
+/// key/value cache and the scratch buffers.
+public final class Gemma3Model: @unchecked Sendable {
+    public let file: GGUFFile
+    public let hyperparameters: Gemma3Hyperparameters
+    let tokenEmbedding: QuantizedMatrix
+    let blocks: [Gemma3Block]
+    let outputNorm: Tensor
+    let embeddingScale: Float
+
+    public convenience init(path: String) throws {
+        try self.init(file: GGUFFile(path: path))
+    }
+
+    public init(file: GGUFFile) throws {
+        self.file = file
+        let hp = try Gemma3Hyperparameters(file: file)
+        hyperparameters = hp
+        let path = file.path
+        let d = hp.embeddingLength
+
+        /// A matrix `rows × cols` (PyTorch `[out, in]`; GGUF dimensions `[cols, rows]`).
+        func matrix(_ name: String, rows: Int, cols: Int) throws -> QuantizedMatrix {
+            let tensor = try file.tensor(name)
+            guard tensor.info.dimensions == [cols, rows] else {
+                throw ModelError.tensorShape(path: path, name: name, expected: [cols, rows], found: tensor.info.dimensions)
+            }
+            return try QuantizedMatrix(tensor: tensor)
+        }
+        func vector(_ name: String, length: Int) throws -> Tensor {
+            let tensor = try file.tensor(name)
+            guard tensor.info.dimensions == [length] else {
+                throw ModelError.tensorShape(path: path, name: name, expected: [length], found: tensor.info.dimensions)
+            }
+            return try QuantizedMatrix(tensor: tensor).dequantized().reshaped([length])
+        }
+
+        tokenEmbedding = try matrix("token_embd.weight", rows: hp.vocabularySize, cols: d)
+        outputNorm = try vector("output_norm.weight", length: d)
+        var blocks: [Gemma3Block] = []
+        for i in 0..<hp.layerCount {
+            let p = "blk.\(i)."
+            blocks.append(Gemma3Block(
+                attentionNorm: try vector(p + "attn_norm.weight", length: d),
+                query: try matrix(p + "attn_q.weight", rows: hp.queryWidth, cols: d),
+                key: try matrix(p + "attn_k.weight", rows: hp.keyWidth, cols: d),
+                value: try matrix(p + "attn_v.weight", rows: hp.valueWidth, cols: d),
+                queryNorm: try vector(p + "attn_q_norm.weight", length: hp.keyLength),
+                keyNorm: try vector(p + "attn_k_norm.weight", length: hp.keyLength),
+                output: try matrix(p + "attn_output.weight", rows: d, cols: hp.attentionWidth),
+                postAttentionNorm: try vector(p + "post_attention_norm.weight", length: d),
+                feedForwardNorm: try vector(p + "ffn_norm.weight", length: d),
+                gate: try matrix(p + "ffn_gate.weight", rows: hp.feedForwardLength, cols: d),
+                up: try matrix(p + "ffn_up.weight", rows: hp.feedForwardLength, cols: d),
+                down: try matrix(p + "ffn_down.weight", rows: d, cols: hp.feedForwardLength),
+                postFeedForwardNorm: try vector(p + "post_ffw_norm.weight", length: d),
+                slidingWindow: hp.usesSlidingWindow(layer: i),
+                ropeBase: hp.ropeBase(layer: i)))
+        }
+        self.blocks = blocks
+        // llama.cpp multiplies by sqrtf(n_embd) in fp32.
+        embeddingScale = Float(d).squareRoot()
+    }
+
+    /// A new conversation with an empty cache of at most `contextLength` positions
+    /// (default: the model's context length; memory grows only as positions are used).
+    public func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256) -> Gemma3Session {
+        Gemma3Session(model: self, contextLength: min(contextLength ?? hyperparameters.contextLength,
+                                                      hyperparameters.contextLength),
+                      maximumBatchSize: maximumBatchSize)
+    }
+}

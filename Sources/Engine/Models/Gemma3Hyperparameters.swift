@@ -1,0 +1,136 @@
+/// Errors raised while building or running a model from a file or from user input.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case wrongArchitecture(path: String, found: String?, expected: String)
+    case invalidHyperparameter(path: String, key: String, reason: String)
+    case tensorShape(path: String, name: String, expected: [Int], found: [Int])
+    case tokenOutOfRange(token: Int32, vocabularySize: Int)
+    case contextFull(needed: Int, limit: Int)
+    case positionMismatch(expected: Int, given: Int)
+    case emptyInput
+
+    public var description: String {
+        switch self {
+        case let .wrongArchitecture(path, found, expected):
+            return "\(path) is a '\(found ?? "unknown")' model, not '\(expected)'; pass a \(expected) GGUF file"
+        case let .invalidHyperparameter(path, key, reason):
+            return "\(path): '\(key)' is invalid: \(reason); the file is not a usable model"
+        case let .tensorShape(path, name, expected, found):
+            return "\(path): tensor '\(name)' has dimensions \(found), expected \(expected); the file does not match its metadata"
+        case let .tokenOutOfRange(token, vocab):
+            return "token id \(token) is outside the vocabulary (0..<\(vocab)); use ids from this model's tokenizer"
+        case let .contextFull(needed, limit):
+            return "\(needed) positions do not fit the context of \(limit); shorten the prompt or start a new session"
+        case let .positionMismatch(expected, given):
+            return "the cache holds \(expected) positions but the tokens were given for position \(given); truncate the cache first"
+        case .emptyInput:
+            return "no tokens to evaluate; pass at least one token"
+        }
+    }
+}
+
+/// Gemma 3 hyper-parameters as read from `gemma3.*` GGUF metadata, with the values llama.cpp
+/// derives for the architecture rather than reads (sliding-window pattern, local RoPE base).
+public struct Gemma3Hyperparameters: Sendable, Equatable {
+    public var vocabularySize: Int
+    public var embeddingLength: Int
+    public var feedForwardLength: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var keyLength: Int
+    public var valueLength: Int
+    public var rmsEpsilon: Float
+    /// RoPE base of the global (full-attention) layers: `gemma3.rope.freq_base`.
+    public var globalRopeBase: Float
+    /// RoPE base of the sliding-window layers; Gemma 3 trains them with 10 000 and GGUF files do
+    /// not store it.
+    public var localRopeBase: Float
+    /// A query at position p sees keys p - slidingWindow + 1 ... p in sliding-window layers.
+    public var slidingWindow: Int
+    /// Every `slidingWindowPattern`-th layer (1-based) is global; the others use the window.
+    public var slidingWindowPattern: Int
+    public var contextLength: Int
+    /// Queries are multiplied by this before the dot products.
+    public var attentionScale: Float
+
+    public var queryWidth: Int { headCount * keyLength }
+    public var keyWidth: Int { kvHeadCount * keyLength }
+    public var valueWidth: Int { kvHeadCount * valueLength }
+    public var attentionWidth: Int { headCount * valueLength }
+
+    public func usesSlidingWindow(layer: Int) -> Bool {
+        slidingWindowPattern > 1 && layer % slidingWindowPattern < slidingWindowPattern - 1
+    }
+
+    public func ropeBase(layer: Int) -> Float { usesSlidingWindow(layer: layer) ? localRopeBase : globalRopeBase }
+
+    public init(vocabularySize: Int, embeddingLength: Int, feedForwardLength: Int, layerCount: Int,
+                headCount: Int, kvHeadCount: Int, keyLength: Int, valueLength: Int, rmsEpsilon: Float,
+                globalRopeBase: Float, localRopeBase: Float, slidingWindow: Int, slidingWindowPattern: Int,
+                contextLength: Int, attentionScale: Float) {
+        self.vocabularySize = vocabularySize
+        self.embeddingLength = embeddingLength
+        self.feedForwardLength = feedForwardLength
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.keyLength = keyLength
+        self.valueLength = valueLength
+        self.rmsEpsilon = rmsEpsilon
+        self.globalRopeBase = globalRopeBase
+        self.localRopeBase = localRopeBase
+        self.slidingWindow = slidingWindow
+        self.slidingWindowPattern = slidingWindowPattern
+        self.contextLength = contextLength
+        self.attentionScale = attentionScale
+    }
+
+    /// Reads the hyper-parameters of a `gemma3` GGUF file. `vocabularySize` comes from the
+    /// token embedding (the tokenizer list may be absent in stripped files).
+    public init(file: GGUFFile) throws {
+        let m = file.metadata
+        let path = file.path
+        guard m.architecture == "gemma3" else {
+            throw ModelError.wrongArchitecture(path: path, found: m.architecture, expected: "gemma3")
+        }
+        func required(_ key: String) throws -> Int {
+            guard let v = m.int("gemma3." + key) else { throw GGUFError.missingMetadata(path: path, key: "gemma3." + key) }
+            guard v > 0 else { throw ModelError.invalidHyperparameter(path: path, key: "gemma3." + key, reason: "\(v) is not positive") }
+            return v
+        }
+        embeddingLength = try required("embedding_length")
+        feedForwardLength = try required("feed_forward_length")
+        layerCount = try required("block_count")
+        headCount = try required("attention.head_count")
+        kvHeadCount = m.int("gemma3.attention.head_count_kv") ?? headCount
+        guard kvHeadCount > 0, headCount % kvHeadCount == 0 else {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.attention.head_count_kv",
+                                                   reason: "\(kvHeadCount) does not divide the \(headCount) query heads")
+        }
+        keyLength = m.int("gemma3.attention.key_length") ?? embeddingLength / headCount
+        valueLength = m.int("gemma3.attention.value_length") ?? keyLength
+        guard keyLength > 0, keyLength % 2 == 0, valueLength > 0 else {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.attention.key_length",
+                                                   reason: "head dimensions \(keyLength)/\(valueLength) must be positive and even")
+        }
+        rmsEpsilon = m.float("gemma3.attention.layer_norm_rms_epsilon") ?? 1e-6
+        globalRopeBase = m.float("gemma3.rope.freq_base") ?? 1_000_000
+        localRopeBase = 10_000
+        contextLength = m.int("gemma3.context_length") ?? 32_768
+        slidingWindow = m.int("gemma3.attention.sliding_window") ?? 512
+        guard slidingWindow > 0, contextLength > 0 else {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.attention.sliding_window",
+                                                   reason: "window \(slidingWindow) and context \(contextLength) must be positive")
+        }
+        // llama.cpp fixes the pattern at 6 for gemma3; honour an explicit key when a file has one.
+        slidingWindowPattern = m.int("gemma3.attention.sliding_window_pattern") ?? 6
+        // Gemma 3 27B scales by 1/sqrt(d_model / heads); every other size by 1/sqrt(head dim)
+        // (llama.cpp keys this on the 62-layer count).
+        let scaleDim = layerCount == 62 ? embeddingLength / headCount : keyLength
+        attentionScale = 1 / Float(scaleDim).squareRoot()
+        guard let embd = file.info("token_embd.weight") else {
+            throw GGUFError.missingTensor(path: path, name: "token_embd.weight")
+        }
+        vocabularySize = embd.rowCount
+    }
+}

@@ -1,0 +1,398 @@
+import CBLAS
+import Foundation
+
+/// One conversation with a `Gemma3Model`: the key/value cache and every scratch buffer.
+///
+/// Buffers are allocated when the session is made (sized for `maximumBatchSize` tokens) and
+/// when the cache grows (capacity doubles up to `contextLength`); evaluating tokens allocates
+/// nothing. The cache keeps every position of every layer in fp32, sliding-window layers
+/// included, so `truncate(to:)` can roll back to any earlier length. A session is used from one
+/// thread at a time.
+public final class Gemma3Session: @unchecked Sendable {
+    public let model: Gemma3Model
+    /// Most positions this session can hold.
+    public let contextLength: Int
+    /// Most tokens run through the layers at once; longer inputs are split.
+    public let maximumBatchSize: Int
+    /// Positions in the cache.
+    public private(set) var count = 0
+
+    private let hp: Gemma3Hyperparameters
+    private var capacity = 0
+    private var keyCache: [UnsafeMutablePointer<Float>]
+    private var valueCache: [UnsafeMutablePointer<Float>]
+    /// Attention scores, `headCount` regions of `queryBlock × capacity`.
+    private var scores: UnsafeMutablePointer<Float>
+
+    private let hidden: UnsafeMutablePointer<Float>
+    private let normed: UnsafeMutablePointer<Float>
+    private let query: UnsafeMutablePointer<Float>
+    private let attention: UnsafeMutablePointer<Float>
+    private let projected: UnsafeMutablePointer<Float>
+    private let gate: UnsafeMutablePointer<Float>
+    private let up: UnsafeMutablePointer<Float>
+    /// cos / sin of every rotary pair for the batch's positions: local base, then global base.
+    private let ropeTables: UnsafeMutablePointer<Float>
+    private let lastLogits: UnsafeMutablePointer<Float>
+    /// Logits of several rows at once, for `evaluateAll` (allocated on first use).
+    private var blockLogits: UnsafeMutablePointer<Float>?
+    private static let logitBlockRows = 16
+    /// Query rows per attention score matrix in prompt processing.
+    private static let queryBlock = 64
+
+    init(model: Gemma3Model, contextLength: Int, maximumBatchSize: Int) {
+        self.model = model
+        hp = model.hyperparameters
+        self.contextLength = max(1, contextLength)
+        self.maximumBatchSize = max(1, min(maximumBatchSize, self.contextLength))
+        let b = self.maximumBatchSize
+        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        hidden = buffer(b * hp.embeddingLength)
+        normed = buffer(b * max(hp.embeddingLength, hp.attentionWidth))
+        query = buffer(b * hp.queryWidth)
+        attention = buffer(b * hp.attentionWidth)
+        projected = buffer(b * hp.embeddingLength)
+        gate = buffer(b * hp.feedForwardLength)
+        up = buffer(b * hp.feedForwardLength)
+        ropeTables = buffer(4 * b * (hp.keyLength / 2))
+        lastLogits = buffer(hp.vocabularySize)
+        keyCache = []
+        valueCache = []
+        scores = buffer(1)
+    }
+
+    deinit {
+        for p in [hidden, normed, query, attention, projected, gate, up, ropeTables, lastLogits, scores] {
+            p.deallocate()
+        }
+        blockLogits?.deallocate()
+        for p in keyCache { p.deallocate() }
+        for p in valueCache { p.deallocate() }
+    }
+
+    public var vocabularySize: Int { hp.vocabularySize }
+
+    /// Bytes held by the key/value cache now.
+    public var cacheBytes: Int { capacity * (hp.keyWidth + hp.valueWidth) * hp.layerCount * MemoryLayout<Float>.size }
+
+    /// Keeps the first `length` positions (a prefix shared with the next prompt) and drops the rest.
+    /// Returns the number of positions now cached.
+    @discardableResult
+    public func truncate(to length: Int) -> Int {
+        count = max(0, min(count, length))
+        return count
+    }
+
+    public func reset() { count = 0 }
+
+    /// Runs `tokens` after the cached positions and returns the logits of the last one
+    /// (valid until the next call on this session).
+    public func evaluate(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+        try tokens.withUnsafeBufferPointer { try evaluate($0) }
+    }
+
+    /// One decode step without building an array.
+    public func evaluate(token: Int32) throws -> UnsafeBufferPointer<Float> {
+        try withUnsafePointer(to: token) { try evaluate(UnsafeBufferPointer(start: $0, count: 1)) }
+    }
+
+    public func evaluate(_ all: UnsafeBufferPointer<Int32>) throws -> UnsafeBufferPointer<Float> {
+        guard !all.isEmpty else { throw ModelError.emptyInput }
+        try check(all)
+        var start = 0
+        while start < all.count {
+            let n = min(maximumBatchSize, all.count - start)
+            runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]))
+            start += n
+        }
+        let last = (all.count - 1) % maximumBatchSize
+        logits(rows: last..<(last + 1), into: lastLogits)
+        return UnsafeBufferPointer(start: lastLogits, count: hp.vocabularySize)
+    }
+
+    /// `CausalLanguageModel`-style entry: `position` must equal the cached count.
+    public func forward(tokens: [Int32], startingAt position: Int, logits: UnsafeMutableBufferPointer<Float>) throws {
+        guard position == count else { throw ModelError.positionMismatch(expected: count, given: position) }
+        let result = try evaluate(tokens)
+        guard let dst = logits.baseAddress, let src = result.baseAddress else { return }
+        dst.update(from: src, count: min(logits.count, result.count))
+    }
+
+    /// Runs `tokens` after the cached positions and calls `body(i, logits)` with the logits after
+    /// token `i`, for every i ≥ `firstRow`, in order (for perplexity). The buffer is reused.
+    public func evaluateAll(_ tokens: [Int32], from firstRow: Int = 0,
+                            _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        try tokens.withUnsafeBufferPointer { try check($0) }
+        let block: UnsafeMutablePointer<Float>
+        if let existing = blockLogits {
+            block = existing
+        } else {
+            block = UnsafeMutablePointer<Float>.allocate(capacity: Self.logitBlockRows * hp.vocabularySize)
+            blockLogits = block
+        }
+        let v = hp.vocabularySize
+        try tokens.withUnsafeBufferPointer { all in
+            var start = 0
+            while start < all.count {
+                let n = min(maximumBatchSize, all.count - start)
+                runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]))
+                var row = max(0, firstRow - start)
+                while row < n {
+                    let rows = min(Self.logitBlockRows, n - row)
+                    logits(rows: row..<(row + rows), into: block)
+                    for r in 0..<rows {
+                        try body(start + row + r, UnsafeBufferPointer(start: block + r * v, count: v))
+                    }
+                    row += rows
+                }
+                start += n
+            }
+        }
+    }
+
+    private func check(_ tokens: UnsafeBufferPointer<Int32>) throws {
+        for t in tokens where t < 0 || Int(t) >= hp.vocabularySize {
+            throw ModelError.tokenOutOfRange(token: t, vocabularySize: hp.vocabularySize)
+        }
+        guard count + tokens.count <= contextLength else {
+            throw ModelError.contextFull(needed: count + tokens.count, limit: contextLength)
+        }
+        ensureCapacity(count + tokens.count)
+    }
+
+    private func ensureCapacity(_ needed: Int) {
+        guard needed > capacity else { return }
+        let newCapacity = min(contextLength, max(needed, capacity * 2, 256))
+        func grow(_ old: UnsafeMutablePointer<Float>?, width: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity * width)
+            if let old {
+                p.update(from: old, count: count * width)
+                old.deallocate()
+            }
+            return p
+        }
+        var keys: [UnsafeMutablePointer<Float>] = []
+        var values: [UnsafeMutablePointer<Float>] = []
+        for layer in 0..<hp.layerCount {
+            keys.append(grow(layer < keyCache.count ? keyCache[layer] : nil, width: hp.keyWidth))
+            values.append(grow(layer < valueCache.count ? valueCache[layer] : nil, width: hp.valueWidth))
+        }
+        keyCache = keys
+        valueCache = values
+        scores.deallocate()
+        scores = UnsafeMutablePointer<Float>.allocate(capacity: hp.headCount * Self.queryBlock * newCapacity)
+        capacity = newCapacity
+    }
+
+    // MARK: the layers
+
+    /// Runs `tokens` (at most `maximumBatchSize`) at positions `count ..< count + n` through every
+    /// block, appending their keys and values; leaves the last block's output in `hidden`.
+    private func runLayers(_ tokens: UnsafeBufferPointer<Int32>) {
+        let n = tokens.count
+        let d = hp.embeddingLength
+        let p0 = count
+        let hidden = self.hidden, normed = self.normed, query = self.query
+        let embeddingScale = model.embeddingScale
+        let embedding = model.tokenEmbedding
+        forRows(n) { range in
+            for t in range {
+                embedding.dequantizeRow(Int(tokens[t]), into: hidden + t * d)
+                Kernels.scale(hidden + t * d, by: embeddingScale, output: hidden + t * d, d)
+            }
+        }
+        fillRopeTables(positions: p0..<(p0 + n))
+
+        let eps = hp.rmsEpsilon
+        let dk = hp.keyLength
+        let heads = hp.headCount, kvHeads = hp.kvHeadCount
+        let qScale = hp.attentionScale
+        let half = dk / 2
+        let tableStride = n * half
+        for (layer, block) in model.blocks.enumerated() {
+            let keys = keyCache[layer], values = valueCache[layer]
+            rmsnormRows(hidden, weight: block.attentionNorm, into: normed, rows: n, width: d)
+            block.query.multiply(normed, tokens: n, into: query)
+            block.key.multiply(normed, tokens: n, into: keys + p0 * hp.keyWidth)
+            block.value.multiply(normed, tokens: n, into: values + p0 * hp.valueWidth)
+
+            let tables = ropeTables + (block.slidingWindow ? 0 : 2 * tableStride)
+            let qNorm = UnsafePointer(block.queryNorm.basePointer), kNorm = UnsafePointer(block.keyNorm.basePointer)
+            forRows(n) { range in
+                for t in range {
+                    let cosines = UnsafePointer(tables + t * half), sines = UnsafePointer(tables + tableStride + t * half)
+                    for h in 0..<heads {
+                        let x = query + (t * heads + h) * dk
+                        Kernels.rmsnorm(x, weight: qNorm, eps: eps, output: x, dk)
+                        Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                        Kernels.scale(x, by: qScale, output: x, dk)
+                    }
+                    for h in 0..<kvHeads {
+                        let x = keys + ((p0 + t) * kvHeads + h) * dk
+                        Kernels.rmsnorm(x, weight: kNorm, eps: eps, output: x, dk)
+                        Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                    }
+                }
+            }
+
+            attend(layer: layer, slidingWindow: block.slidingWindow, start: p0, tokens: n)
+            block.output.multiply(attention, tokens: n, into: projected)
+            addNormalized(projected, weight: block.postAttentionNorm, into: hidden, rows: n, width: d)
+
+            rmsnormRows(hidden, weight: block.feedForwardNorm, into: normed, rows: n, width: d)
+            block.gate.multiply(normed, tokens: n, into: gate)
+            block.up.multiply(normed, tokens: n, into: up)
+            let ff = hp.feedForwardLength
+            let gate = self.gate, up = self.up
+            forRows(n, work: ff) { range in
+                for t in range { Kernels.geluTanhProduct(gate: gate + t * ff, up: up + t * ff, output: gate + t * ff, ff) }
+            }
+            block.down.multiply(gate, tokens: n, into: projected)
+            addNormalized(projected, weight: block.postFeedForwardNorm, into: hidden, rows: n, width: d)
+        }
+        count = p0 + n
+    }
+
+    /// Final norm of rows `rows` of `hidden` and their logits through the tied embedding.
+    private func logits(rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        let d = hp.embeddingLength
+        rmsnormRows(hidden + rows.lowerBound * d, weight: model.outputNorm, into: normed, rows: rows.count, width: d)
+        model.tokenEmbedding.multiply(normed, tokens: rows.count, into: out)
+    }
+
+    /// Rotates NEOX-style pairs (i, i + half) of one head by the precomputed angles.
+    @inline(__always)
+    private static func rotate(_ x: UnsafeMutablePointer<Float>, cosines: UnsafePointer<Float>,
+                               sines: UnsafePointer<Float>, half: Int) {
+        for i in 0..<half {
+            let a = x[i], b = x[i + half]
+            let c = cosines[i], s = sines[i]
+            x[i] = a * c - b * s
+            x[i + half] = a * s + b * c
+        }
+    }
+
+    /// cos/sin tables for the batch positions: [local cos | local sin | global cos | global sin],
+    /// each `n × half`. Angles are computed in double: p · base^(-2i/d).
+    private func fillRopeTables(positions: Range<Int>) {
+        let half = hp.keyLength / 2
+        let n = positions.count
+        let stride = n * half
+        for which in 0..<2 {
+            let base = which == 0 ? hp.localRopeBase : hp.globalRopeBase
+            let cosines = ropeTables + which * 2 * stride
+            let sines = cosines + stride
+            for i in 0..<half {
+                let frequency = pow(Double(base), -2.0 * Double(i) / Double(hp.keyLength))
+                for (t, p) in positions.enumerated() {
+                    let angle = Double(p) * frequency
+                    cosines[t * half + i] = Float(cos(angle))
+                    sines[t * half + i] = Float(sin(angle))
+                }
+            }
+        }
+    }
+
+    /// Causal (and, in sliding-window layers, windowed) attention of the `tokens` queries at
+    /// positions `start ..< start + tokens` over the cache, into `attention` ([tokens, heads·dv]).
+    private func attend(layer: Int, slidingWindow: Bool, start p0: Int, tokens n: Int) {
+        let dk = hp.keyLength, dv = hp.valueLength
+        let heads = hp.headCount, kvHeads = hp.kvHeadCount
+        let group = heads / kvHeads
+        let window = slidingWindow ? hp.slidingWindow : Int.max
+        let keys = UnsafePointer(keyCache[layer]), values = UnsafePointer(valueCache[layer])
+        let query = UnsafePointer(self.query), attention = self.attention
+        let scoreRegion = Self.queryBlock * capacity
+        let scores = self.scores
+        let keyStride = kvHeads * dk, valueStride = kvHeads * dv
+        let queryStride = heads * dk, outStride = heads * dv
+
+        if n == 1 {
+            // One query: dot products and a weighted sum, no GEMM set-up.
+            let lo = max(0, p0 - window + 1)
+            let keyCount = p0 - lo + 1
+            Parallel.forRanges(heads, minimumPerLane: keyCount >= 256 ? 1 : heads) { range in
+                for h in range {
+                    let g = h / group
+                    let q = query + h * dk
+                    let s = scores + h * scoreRegion
+                    for j in 0..<keyCount { s[j] = Kernels.dot(q, keys + (lo + j) * keyStride + g * dk, dk) }
+                    Kernels.softmaxInPlace(s, keyCount)
+                    let out = attention + h * dv
+                    out.update(repeating: 0, count: dv)
+                    for j in 0..<keyCount {
+                        Kernels.addScaled(values + (lo + j) * valueStride + g * dv, by: s[j], into: out, dv)
+                    }
+                }
+            }
+            return
+        }
+
+        let blocks = (n + Self.queryBlock - 1) / Self.queryBlock
+        Parallel.forRanges(heads) { range in
+            for h in range {
+                let g = h / group
+                let s = scores + h * scoreRegion
+                for b in 0..<blocks {
+                    let t0 = b * Self.queryBlock, t1 = min(n, t0 + Self.queryBlock)
+                    let rows = t1 - t0
+                    let lo = max(0, p0 + t0 - window + 1)
+                    let hi = p0 + t1
+                    let keyCount = hi - lo
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keyCount), Int32(dk), 1,
+                                query + t0 * queryStride + h * dk, Int32(queryStride),
+                                keys + lo * keyStride + g * dk, Int32(keyStride),
+                                0, s, Int32(keyCount))
+                    for r in 0..<rows {
+                        let position = p0 + t0 + r
+                        let first = max(lo, position - window + 1) - lo
+                        let last = position - lo + 1
+                        let row = s + r * keyCount
+                        if first > 0 { row.update(repeating: 0, count: first) }
+                        Kernels.softmaxInPlace(row + first, last - first)
+                        if last < keyCount { (row + last).update(repeating: 0, count: keyCount - last) }
+                    }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dv), Int32(keyCount), 1,
+                                s, Int32(keyCount),
+                                values + lo * valueStride + g * dv, Int32(valueStride),
+                                0, attention + t0 * outStride + h * dv, Int32(outStride))
+                }
+            }
+        }
+    }
+
+    // MARK: row helpers
+
+    /// Splits `n` rows over the cores when there are enough of them to pay for it.
+    @inline(__always)
+    private func forRows(_ n: Int, work: Int = 1024, _ body: (Range<Int>) -> Void) {
+        Parallel.forRanges(n, minimumPerLane: max(1, 8192 / max(1, work)), body)
+    }
+
+    private func rmsnormRows(_ x: UnsafeMutablePointer<Float>, weight: Tensor, into y: UnsafeMutablePointer<Float>,
+                             rows: Int, width: Int) {
+        let w = UnsafePointer(weight.basePointer)
+        let eps = hp.rmsEpsilon
+        forRows(rows, work: width) { range in
+            for r in range { Kernels.rmsnorm(x + r * width, weight: w, eps: eps, output: y + r * width, width) }
+        }
+    }
+
+    /// residual += rmsnorm(x) · weight, row by row (x is overwritten).
+    private func addNormalized(_ x: UnsafeMutablePointer<Float>, weight: Tensor, into residual: UnsafeMutablePointer<Float>,
+                               rows: Int, width: Int) {
+        let w = UnsafePointer(weight.basePointer)
+        let eps = hp.rmsEpsilon
+        forRows(rows, work: width) { range in
+            for r in range {
+                Kernels.rmsnorm(x + r * width, weight: w, eps: eps, output: x + r * width, width)
+                Kernels.add(residual + r * width, x + r * width, output: residual + r * width, width)
+            }
+        }
+    }
+}
