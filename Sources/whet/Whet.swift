@@ -12,7 +12,8 @@ struct Whet: ParsableCommand {
         path, or by name in ./models and $WHET_HOME/models (default ~/.local/share/whetstone/models).
         """,
         version: WhetVersion.string,
-        subcommands: [RunsCommand.self, EvalCommand.self, EmbedCommand.self, RagCommand.self, TokenizeCommand.self]
+        subcommands: [RunsCommand.self, EvalCommand.self, EmbedCommand.self, RagCommand.self, TokenizeCommand.self,
+                      ModelsCommand.self, BenchCommand.self]
     )
 
     mutating func run() throws {

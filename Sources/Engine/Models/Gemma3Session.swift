@@ -396,3 +396,8 @@ public final class Gemma3Session: @unchecked Sendable {
         }
     }
 }
+
+extension Gemma3Session: CausalLanguageModel {
+    /// The cache keeps every position, so any shorter length can be restored.
+    public func truncateCache(to count: Int) -> Int { truncate(to: count) }
+}

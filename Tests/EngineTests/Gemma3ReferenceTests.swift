@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Engine
+
+/// Gemma 3 270M Q4_K_M against references on the real model file (skipped when it is not installed,
+/// an error under CI=true). Fixtures: gemma3-greedy.jsonl (llama.cpp 0c1e57098, llama-simple),
+/// gemma3-step0-fp64.json (scripts/make_gemma3_fp64_logits.py: a numpy fp64 forward pass),
+/// gemma3-perplexity.txt (the text llama-perplexity scored at 22.9931 with -c 256).
+@Suite(.serialized) struct Gemma3ReferenceTests {
+    static func fixture(_ name: String) throws -> URL {
+        guard let url = Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil) else {
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return url
+    }
+
+    static func jsonLines(_ name: String) throws -> [[String: Any]] {
+        let text = try String(contentsOf: fixture(name), encoding: .utf8)
+        return try text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    @Test func stepZeroLogitsMatchFP64ReferenceAndLlamaCpp() throws {
+        guard let url = try TestModels.gemma() else { return }
+        let model = try Gemma3Model(path: url.path)
+        let first = try #require(try Self.jsonLines("gemma3-greedy.jsonl").first)
+        let ids = try #require(first["prompt_ids"] as? [Int]).map(Int32.init)
+        let logits = Array(try model.makeSession().evaluate(ids))
+
+        // fp64 numpy reference on the same dequantized weights. The engine's dot products quantize
+        // activations to 8 bits (as llama.cpp does), which moves logits by a few hundredths.
+        let fp64 = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixture("gemma3-step0-fp64.json"))) as? [String: Any])
+        let top = try #require(fp64["top_logits"] as? [[Double]])
+        for entry in top {
+            #expect(abs(Double(logits[Int(entry[0])]) - entry[1]) < 0.1, "token \(Int(entry[0]))")
+        }
+        #expect(logits.indices.max { logits[$0] < logits[$1] } == Int(top[0][0]))
+
+        // llama.cpp (8-bit activations, fp16 KV cache, fp16 GELU table): within 0.25 on its top 10.
+        let llama = try #require(first["step0_top_logits"] as? [[Any]])
+        for entry in llama {
+            let id = try #require(entry[0] as? Int), value = try #require(entry[1] as? Double)
+            #expect(abs(Double(logits[id]) - value) < 0.25, "token \(id)")
+        }
+    }
+}
