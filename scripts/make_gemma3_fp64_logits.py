@@ -6,7 +6,7 @@ largest step-0 logits to Tests/EngineTests/Fixtures/gemma3-step0-fp64.json.
 
 usage: scripts/make_gemma3_fp64_logits.py [MODEL]
 """
-import json, os, sys
+import importlib.metadata, json, os, sys
 import numpy as np, gguf
 model = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'models', 'gemma-3-270m-q4_k_m.gguf')
 r = gguf.GGUFReader(model)
@@ -57,7 +57,7 @@ for l in range(L):
 x = rms(h[-1], W('output_norm.weight'))
 logits = emb @ x
 top = np.argsort(-logits)[:20]
-out = {"prompt": "The capital of France is", "prompt_ids": ids, "gguf_version": gguf.__version__ if hasattr(gguf, "__version__") else "",
+out = {"prompt": "The capital of France is", "prompt_ids": ids, "gguf_version": importlib.metadata.version("gguf"),
        "top_logits": [[int(t), float(logits[t])] for t in top]}
 dst = os.path.join(os.path.dirname(__file__), '..', 'Tests', 'EngineTests', 'Fixtures', 'gemma3-step0-fp64.json')
 with open(dst, 'w') as f:

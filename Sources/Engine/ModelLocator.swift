@@ -60,7 +60,7 @@ public enum ModelLocator {
         var seen = Set<String>()
         var found: [URL] = []
         for dir in searchDirectories(from: workingDirectory) {
-            guard let items = try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) else { continue }
+            guard let items = try? fm.contentsOfDirectory(at: dir.resolvingSymlinksInPath(), includingPropertiesForKeys: nil) else { continue }
             for item in items.sorted(by: { $0.lastPathComponent < $1.lastPathComponent }) {
                 let isModel = item.pathExtension == "gguf"
                     || fm.fileExists(atPath: item.appendingPathComponent("config.json").path)
