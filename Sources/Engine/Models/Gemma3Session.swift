@@ -106,7 +106,8 @@ public final class Gemma3Session: @unchecked Sendable {
         var start = 0
         while start < all.count {
             let n = min(maximumBatchSize, all.count - start)
-            runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]))
+            let isFinal = start + n == all.count
+            runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: isFinal ? n - 1 : n)
             start += n
         }
         let last = (all.count - 1) % maximumBatchSize
@@ -140,8 +141,8 @@ public final class Gemma3Session: @unchecked Sendable {
             var start = 0
             while start < all.count {
                 let n = min(maximumBatchSize, all.count - start)
-                runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]))
-                var row = max(0, firstRow - start)
+                var row = min(max(0, firstRow - start), n)
+                runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: row)
                 while row < n {
                     let rows = min(Self.logitBlockRows, n - row)
                     logits(rows: row..<(row + rows), into: block)
@@ -192,8 +193,9 @@ public final class Gemma3Session: @unchecked Sendable {
     // MARK: the layers
 
     /// Runs `tokens` (at most `maximumBatchSize`) at positions `count ..< count + n` through every
-    /// block, appending their keys and values; leaves the last block's output in `hidden`.
-    private func runLayers(_ tokens: UnsafeBufferPointer<Int32>) {
+    /// block, appending their keys and values; leaves the last block's output of rows
+    /// `firstOutput ..< n` in `hidden` (`firstOutput == n`: no row is wanted).
+    private func runLayers(_ tokens: UnsafeBufferPointer<Int32>, firstOutput: Int) {
         let n = tokens.count
         let d = hp.embeddingLength
         let p0 = count
@@ -214,46 +216,54 @@ public final class Gemma3Session: @unchecked Sendable {
         let qScale = hp.attentionScale
         let half = dk / 2
         let tableStride = n * half
+        let lastLayer = model.blocks.count - 1
         for (layer, block) in model.blocks.enumerated() {
+            // The last block's output matters only for rows whose logits are wanted; every row
+            // still needs its keys and values in the cache.
+            let r0 = layer == lastLayer ? min(max(0, firstOutput), n) : 0
+            let m = n - r0
             let keys = keyCache[layer], values = valueCache[layer]
             rmsnormRows(hidden, weight: block.attentionNorm, into: normed, rows: n, width: d)
-            block.query.multiply(normed, tokens: n, into: query)
             block.key.multiply(normed, tokens: n, into: keys + p0 * hp.keyWidth)
             block.value.multiply(normed, tokens: n, into: values + p0 * hp.valueWidth)
+            if m > 0 { block.query.multiply(normed + r0 * d, tokens: m, into: query) }
 
             let tables = ropeTables + (block.slidingWindow ? 0 : 2 * tableStride)
             let qNorm = UnsafePointer(block.queryNorm.basePointer), kNorm = UnsafePointer(block.keyNorm.basePointer)
             forRows(n) { range in
                 for t in range {
                     let cosines = UnsafePointer(tables + t * half), sines = UnsafePointer(tables + tableStride + t * half)
-                    for h in 0..<heads {
-                        let x = query + (t * heads + h) * dk
-                        Kernels.rmsnorm(x, weight: qNorm, eps: eps, output: x, dk)
-                        Self.rotate(x, cosines: cosines, sines: sines, half: half)
-                        Kernels.scale(x, by: qScale, output: x, dk)
-                    }
                     for h in 0..<kvHeads {
                         let x = keys + ((p0 + t) * kvHeads + h) * dk
                         Kernels.rmsnorm(x, weight: kNorm, eps: eps, output: x, dk)
                         Self.rotate(x, cosines: cosines, sines: sines, half: half)
                     }
+                    guard t >= r0 else { continue }
+                    for h in 0..<heads {
+                        let x = query + ((t - r0) * heads + h) * dk
+                        Kernels.rmsnorm(x, weight: qNorm, eps: eps, output: x, dk)
+                        Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                        Kernels.scale(x, by: qScale, output: x, dk)
+                    }
                 }
             }
+            guard m > 0 else { continue }
+            let rows = hidden + r0 * d
 
-            attend(layer: layer, slidingWindow: block.slidingWindow, start: p0, tokens: n)
-            block.output.multiply(attention, tokens: n, into: projected)
-            addNormalized(projected, weight: block.postAttentionNorm, into: hidden, rows: n, width: d)
+            attend(layer: layer, slidingWindow: block.slidingWindow, start: p0 + r0, tokens: m)
+            block.output.multiply(attention, tokens: m, into: projected)
+            addNormalized(projected, weight: block.postAttentionNorm, into: rows, rows: m, width: d)
 
-            rmsnormRows(hidden, weight: block.feedForwardNorm, into: normed, rows: n, width: d)
-            block.gate.multiply(normed, tokens: n, into: gate)
-            block.up.multiply(normed, tokens: n, into: up)
+            rmsnormRows(rows, weight: block.feedForwardNorm, into: normed, rows: m, width: d)
+            block.gate.multiply(normed, tokens: m, into: gate)
+            block.up.multiply(normed, tokens: m, into: up)
             let ff = hp.feedForwardLength
             let gate = self.gate, up = self.up
-            forRows(n, work: ff) { range in
+            forRows(m, work: ff) { range in
                 for t in range { Kernels.geluTanhProduct(gate: gate + t * ff, up: up + t * ff, output: gate + t * ff, ff) }
             }
-            block.down.multiply(gate, tokens: n, into: projected)
-            addNormalized(projected, weight: block.postFeedForwardNorm, into: hidden, rows: n, width: d)
+            block.down.multiply(gate, tokens: m, into: projected)
+            addNormalized(projected, weight: block.postFeedForwardNorm, into: rows, rows: m, width: d)
         }
         count = p0 + n
     }
