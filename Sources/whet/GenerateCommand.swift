@@ -2,66 +2,88 @@ import ArgumentParser
 import Engine
 import Foundation
 
-/// `whet generate`: a greedy continuation of a prompt.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Continue a prompt with the model (greedy: the most likely token each step).",
-        discussion: "The prompt gets BOS first and special tokens such as <start_of_turn> are recognised, as llama.cpp does."
+        abstract: "Generate text from a prompt or a saved prompt file.",
+        discussion: """
+        The prompt goes to the model as is (with the beginning-of-sequence token) unless a chat
+        template is chosen with --template or by the prompt file. --var NAME=VALUE fills {{NAME}} in
+        a prompt file (and in --prompt when any --var is given). Flags win over the prompt file.
+        """
     )
 
-    @Option(name: .long, help: "Model file, folder or installed name.")
-    var model: String = ModelLocator.defaultModelName
-    @Option(name: .long, help: "The prompt text.")
-    var prompt: String
-    @Option(name: .long, help: "Most tokens to generate.")
-    var maxTokens: Int = 128
     @OptionGroup var output: OutputOptions
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
 
-    struct Report: Encodable {
-        let text: String
-        let token_ids: [Int32]
-        let prompt_tokens: Int
-        let generated_tokens: Int
-        let stop_reason: String
-        let prompt_tokens_per_second: Double
-        let tokens_per_second: Double
-    }
+    @Option(help: "Prompt text (with --prompt-file: replaces the file's template).")
+    var prompt: String?
+    @Option(name: .customLong("prompt-file"), help: "JSON prompt file: template, system, few-shot examples, variables, sampler settings (docs/generation.md).")
+    var promptFile: String?
+    @Option(name: .customLong("var"), help: "NAME=VALUE for a {{NAME}} placeholder; repeatable.")
+    var variables: [String] = []
+    @Option(help: "System prompt (chat templates fold it into the first user turn for Gemma).")
+    var system: String?
+    @Option(help: "Chat template: auto (from the model), gemma, chatml, llama3, or none (default: none, or the prompt file's).")
+    var template: String?
+    @Flag(help: "Print tokens to stdout as they are generated (with --json they go to stderr).")
+    var stream = false
+    @Option(name: .customLong("save-prompt-file"), help: "Write the effective prompt (template, variables, settings) to this JSON file.")
+    var savePromptFile: String?
 
-    func run() throws {
+    mutating func run() throws {
         try reportingErrors {
-            guard maxTokens >= 0 else { throw CommandFailure("--max-tokens must be 0 or more") }
-            let url = try ModelLocator.locate(model)
-            let gemma = try Gemma3Model(path: url.path)
-            let tokenizer = try SentencePieceTokenizer(gguf: gemma.file)
-            let ids = tokenizer.encode(prompt, addBOS: true, parseSpecial: true)
-            let session = gemma.makeSession(contextLength: min(gemma.hyperparameters.contextLength, ids.count + maxTokens + 1))
-            let stops = tokenizer.endOfGenerationIDs
-            var streamed: [Int32] = []
-            var printed = ""
-            let result = try session.generateGreedy(prompt: ids, maxTokens: maxTokens, stopTokens: stops) { token in
-                guard !output.json else { return }
-                // Print only whole characters: a byte-fallback token may carry part of one.
-                streamed.append(token)
-                let text = tokenizer.decode(streamed)
-                if !text.hasSuffix("\u{FFFD}"), text.hasPrefix(printed) {
-                    FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8))
-                    printed = text
-                }
-            }
-            let text = tokenizer.decode(result.tokenIds)
-            let report = Report(text: text, token_ids: result.tokenIds, prompt_tokens: ids.count,
-                                generated_tokens: result.tokenIds.count, stop_reason: result.stopReason.rawValue,
-                                prompt_tokens_per_second: result.promptSeconds > 0 ? Double(result.promptTokensProcessed) / result.promptSeconds : 0,
-                                tokens_per_second: result.generationSeconds > 0 ? Double(result.tokenIds.count) / result.generationSeconds : 0)
-            if output.json {
-                try CommandOutput.printJSON(report)
+            let overrides = try parseVariables(variables)
+            var spec: PromptFile
+            var substitute = true
+            if let promptFile {
+                spec = try PromptFile.load(from: URL(fileURLWithPath: (promptFile as NSString).expandingTildeInPath))
+                if let prompt { spec.template = prompt }
+            } else if let prompt {
+                spec = PromptFile(template: prompt, chatTemplate: "none")
+                substitute = !overrides.isEmpty
             } else {
-                if text.hasPrefix(printed) { FileHandle.standardOutput.write(Data(text.dropFirst(printed.count).utf8)) }
-                print("")
-                CommandOutput.progress(String(format: "[%d prompt tokens, %.1f t/s; %d generated, %.1f t/s; %@]",
-                                              report.prompt_tokens, report.prompt_tokens_per_second, report.generated_tokens,
-                                              report.tokens_per_second, report.stop_reason))
+                throw CommandFailure("no prompt: pass --prompt TEXT or --prompt-file FILE")
+            }
+            if let system { spec.system = system }
+            if let template { spec.chatTemplate = template }
+            if let maxTokens = sampling.maxTokens { spec.maxTokens = maxTokens }
+            sampling.apply(to: &spec.sampler)
+            spec.stop += sampling.stop
+            spec.variables.merge(overrides) { $1 }
+            try spec.validate(path: promptFile ?? "command line")
+
+            let loaded = try modelOptions.open()
+            let chat = try loaded.chatTemplate(named: spec.chatTemplate)
+            // A literal --prompt (no --var): braces are text, not placeholders.
+            let text = try spec.render(with: chat, substitutingVariables: substitute)
+            if let savePromptFile {
+                try spec.save(to: URL(fileURLWithPath: (savePromptFile as NSString).expandingTildeInPath))
+                CommandOutput.progress("saved prompt file \(savePromptFile)")
+            }
+            let ids = try loaded.encode(text, parseSpecialTokens: chat.kind != .none)
+            let job = GenerationJob(promptTokens: ids, sampler: spec.sampler, maxTokens: spec.maxTokens, stopSequences: spec.stop)
+            let toStdout = stream && !output.json
+            let toStderr = stream && output.json
+            let summary = try loaded.generator.generate(job) { event in
+                switch event {
+                case let .token(token):
+                    if toStdout { writeStdout(token.text) }
+                    if toStderr { FileHandle.standardError.write(Data(token.text.utf8)) }
+                case let .text(piece):
+                    if toStdout { writeStdout(piece) }
+                    if toStderr { FileHandle.standardError.write(Data(piece.utf8)) }
+                default: break
+                }
+                return .continue
+            }
+            if output.json {
+                if stream { CommandOutput.progress("") }
+                try CommandOutput.printJSON(GenerationReport(summary))
+            } else {
+                if stream { writeStdout("\n") } else { print(summary.text) }
+                CommandOutput.progress(statisticsLine(summary))
             }
         }
     }

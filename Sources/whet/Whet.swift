@@ -13,7 +13,7 @@ struct Whet: ParsableCommand {
         """,
         version: WhetVersion.string,
         subcommands: [RunsCommand.self, EvalCommand.self, EmbedCommand.self, RagCommand.self, TokenizeCommand.self,
-                      ModelsCommand.self, BenchCommand.self, GenerateCommand.self, PerplexityCommand.self]
+                      ModelsCommand.self, BenchCommand.self, GenerateCommand.self, PerplexityCommand.self, ChatCommand.self]
     )
 
     mutating func run() throws {

@@ -114,22 +114,27 @@ public struct PromptFile: Codable, Sendable, Equatable {
 
     /// The conversation this prompt stands for, variables filled in (`overrides` win over the
     /// file's own values): system, then each example as a user / assistant pair, then the template.
-    public func messages(overriding overrides: [String: String] = [:]) throws -> [ChatMessage] {
+    /// With `substitutingVariables: false` every text is taken literally.
+    public func messages(overriding overrides: [String: String] = [:], substitutingVariables: Bool = true) throws -> [ChatMessage] {
         let values = variables.merging(overrides) { $1 }
-        var messages: [ChatMessage] = []
-        if let system, !system.isEmpty { messages.append(.system(try PromptVariables.substitute(system, values))) }
-        for example in examples {
-            messages.append(.user(try PromptVariables.substitute(example.input, values)))
-            messages.append(.assistant(try PromptVariables.substitute(example.output, values)))
+        func fill(_ text: String) throws -> String {
+            substitutingVariables ? try PromptVariables.substitute(text, values) : text
         }
-        messages.append(.user(try PromptVariables.substitute(template, values)))
+        var messages: [ChatMessage] = []
+        if let system, !system.isEmpty { messages.append(.system(try fill(system))) }
+        for example in examples {
+            messages.append(.user(try fill(example.input)))
+            messages.append(.assistant(try fill(example.output)))
+        }
+        messages.append(.user(try fill(template)))
         return messages
     }
 
     /// The text to tokenize. With the `none` template the parts are joined by blank lines and
     /// each example is its input and output on consecutive lines.
-    public func render(with chat: ChatTemplate, overriding overrides: [String: String] = [:]) throws -> String {
-        let messages = try messages(overriding: overrides)
+    public func render(with chat: ChatTemplate, overriding overrides: [String: String] = [:],
+                       substitutingVariables: Bool = true) throws -> String {
+        let messages = try messages(overriding: overrides, substitutingVariables: substitutingVariables)
         guard chat.kind == .none else { return try chat.render(messages, addGenerationPrompt: true) }
         var parts: [String] = []
         var i = 0

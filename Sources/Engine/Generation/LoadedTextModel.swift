@@ -1,0 +1,48 @@
+import Foundation
+
+/// A generative model opened from a file, ready for `TextGenerator` runs: the command line, the
+/// workbench and the server open models through here.
+public final class LoadedTextModel: Sendable {
+    public let url: URL
+    /// `general.architecture` of the file.
+    public let architecture: String
+    /// The Jinja chat template the file carries (`tokenizer.chat_template`), if any.
+    public let embeddedChatTemplate: String?
+    public let generator: TextGenerator
+    private let sentencePiece: SentencePieceTokenizer
+
+    private init(url: URL, architecture: String, embeddedChatTemplate: String?, generator: TextGenerator,
+                 tokenizer: SentencePieceTokenizer) {
+        self.url = url
+        self.architecture = architecture
+        self.embeddedChatTemplate = embeddedChatTemplate
+        self.generator = generator
+        sentencePiece = tokenizer
+    }
+
+    /// Opens a GGUF file. `contextLength` caps the cache (default: the model's full context; the
+    /// cache grows as it fills).
+    public static func open(_ url: URL, contextLength: Int? = nil) throws -> LoadedTextModel {
+        let file = try GGUFFile(path: url.path)
+        let architecture = file.metadata.architecture ?? "unknown"
+        guard architecture == "gemma3" else {
+            throw GenerationError.modelFailed("\(url.lastPathComponent) is a '\(architecture)' model; text generation supports gemma3 GGUF files so far")
+        }
+        let model = try Gemma3Model(file: file)
+        let tokenizer = try SentencePieceTokenizer(gguf: file)
+        let session = model.makeSession(contextLength: contextLength)
+        let generator = TextGenerator(model: session, tokenizer: tokenizer, label: "whetstone.generation.\(url.lastPathComponent)")
+        return LoadedTextModel(url: url, architecture: architecture, embeddedChatTemplate: file.metadata.string("tokenizer.chat_template"),
+                               generator: generator, tokenizer: tokenizer)
+    }
+
+    /// `name` is `auto` or a `ChatTemplate.Kind`.
+    public func chatTemplate(named name: String) throws -> ChatTemplate {
+        try ChatTemplate.resolve(name, architecture: architecture, embeddedTemplate: embeddedChatTemplate)
+    }
+
+    /// Token ids of a prompt, beginning-of-sequence token first (when the model wants one).
+    public func encode(_ text: String, parseSpecialTokens: Bool = true) throws -> [Int32] {
+        sentencePiece.encode(text, addBOS: sentencePiece.addBOSByDefault, parseSpecial: parseSpecialTokens)
+    }
+}
