@@ -49,6 +49,8 @@ struct ModelOptions: ParsableArguments {
     var contextSize: Int?
     @Option(help: "Worker threads for the model's kernels (default: all cores).")
     var threads: Int?
+    @Option(help: "A LoRA adapter folder in PEFT layout (adapter_config.json + adapter_model.safetensors, e.g. from `whet train lora`), merged into the model's weights at load.")
+    var adapter: String?
 
     func open() throws -> LoadedTextModel {
         if let threads {
@@ -57,7 +59,7 @@ struct ModelOptions: ParsableArguments {
         }
         if let contextSize, contextSize < 16 { throw CommandFailure("--ctx-size must be at least 16") }
         let url = try ModelLocator.locate(model)
-        return try LoadedTextModel.open(url, contextLength: contextSize)
+        return try LoadedTextModel.open(url, contextLength: contextSize, adapter: adapter.map { URL(fileURLWithPath: $0) })
     }
 }
 

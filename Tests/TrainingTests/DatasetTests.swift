@@ -15,8 +15,8 @@ private func parse(_ text: String, policy: MalformedLinePolicy = .stop) throws -
         #expect(try parse(#"{"prompt": "p", "chosen": "a", "rejected": "b"}"#).examples.first?.record == .preference(prompt: "p", chosen: "a", rejected: "b"))
         let chat = try parse(#"{"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}, {"role": "model", "content": "m"}]}"#)
         #expect(chat.examples.first?.record == .conversation([
-            ConversationTurn(role: "system", content: "s"), ConversationTurn(role: "user", content: "u"),
-            ConversationTurn(role: "assistant", content: "m"),
+            .system("s"), .user("u"),
+            .assistant("m"),
         ]))
     }
 

@@ -45,17 +45,23 @@ public extension Graph {
             throw TensorError.shapeMismatch(operation: "gated activation", lhs: gv.shape, rhs: uv.shape)
         }
         let out = Tensor(shape: gv.shape)
-        let gp = gv.basePointer, upp = uv.basePointer, op = out.basePointer
-        for i in 0..<out.count { op[i] = activation.apply(gp[i]) * upp[i] }
+        let gp = UncheckedSendableBox(gv.basePointer), upp = UncheckedSendableBox(uv.basePointer)
+        let op = UncheckedSendableBox(out.basePointer)
+        let count = out.count
+        Parallel.forRanges(count, minimumPerLane: 32_768) { range in
+            for i in range { op.value[i] = activation.apply(gp.value[i]) * upp.value[i] }
+        }
         return record(out, inputs: [gate, up]) { g, dy in
-            let d = dy.basePointer
-            if g.requiresGrad(gate) {
-                let dg = g.gradBuffer(gate).basePointer
-                for i in 0..<dy.count { dg[i] += d[i] * upp[i] * activation.derivative(gp[i]) }
-            }
-            if g.requiresGrad(up) {
-                let du = g.gradBuffer(up).basePointer
-                for i in 0..<dy.count { du[i] += d[i] * activation.apply(gp[i]) }
+            let d = UncheckedSendableBox(dy.basePointer)
+            let dg = g.requiresGrad(gate) ? UncheckedSendableBox(g.gradBuffer(gate).basePointer) : nil
+            let du = g.requiresGrad(up) ? UncheckedSendableBox(g.gradBuffer(up).basePointer) : nil
+            Parallel.forRanges(count, minimumPerLane: 32_768) { range in
+                if let dg {
+                    for i in range { dg.value[i] += d.value[i] * upp.value[i] * activation.derivative(gp.value[i]) }
+                }
+                if let du {
+                    for i in range { du.value[i] += d.value[i] * activation.apply(gp.value[i]) }
+                }
             }
         }
     }

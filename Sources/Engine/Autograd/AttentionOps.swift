@@ -50,20 +50,28 @@ public extension Graph {
         let probs = Tensor(shape: [batch, heads, t, t])
         let out = Tensor(shape: [batch * t, qWidth])
         let qp = qv.basePointer, kp = kv.basePointer, vp = vv.basePointer, pp = probs.basePointer, op = out.basePointer
-        for b in 0..<batch {
-            for h in 0..<heads {
-                let qh = qp + b * t * qWidth + h * headDim
-                let kvOffset = b * t * kvWidth + (h / group) * headDim
-                let p = pp + (b * heads + h) * t * t
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(headDim), scale,
-                            qh, Int32(qWidth), kp + kvOffset, Int32(kvWidth), 0, p, Int32(t))
-                for i in 0..<t {
-                    let row = p + i * t
-                    for j in 0..<t where !mask.allows(query: i, key: j) { row[j] = -.infinity }
-                    Kernels.softmax(row, output: row, t)
+        let boxes = UncheckedSendableBox((qp, kp, vp, pp, op))
+        // Work units are (sequence, KV head): the query heads of one group write disjoint outputs,
+        // and in the backward pass they accumulate into the same dK/dV, so a group stays on one lane.
+        let units = batch * kvHeads
+        Parallel.forRanges(units, minimumPerLane: max(1, 4096 / max(t * t, 1))) { range in
+            let (qp, kp, vp, pp, op) = boxes.value
+            for unit in range {
+                let b = unit / kvHeads, kvh = unit % kvHeads
+                for h in (kvh * group)..<((kvh + 1) * group) {
+                    let qh = qp + b * t * qWidth + h * headDim
+                    let kvOffset = b * t * kvWidth + kvh * headDim
+                    let p = pp + (b * heads + h) * t * t
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(headDim), scale,
+                                qh, Int32(qWidth), kp + kvOffset, Int32(kvWidth), 0, p, Int32(t))
+                    for i in 0..<t {
+                        let row = p + i * t
+                        for j in 0..<t where !mask.allows(query: i, key: j) { row[j] = -.infinity }
+                        Kernels.softmax(row, output: row, t)
+                    }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), 1,
+                                p, Int32(t), vp + kvOffset, Int32(kvWidth), 0, op + b * t * qWidth + h * headDim, Int32(qWidth))
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), 1,
-                            p, Int32(t), vp + kvOffset, Int32(kvWidth), 0, op + b * t * qWidth + h * headDim, Int32(qWidth))
             }
         }
         return record(out, inputs: [q, k, v]) { g, dy in
@@ -71,37 +79,41 @@ public extension Graph {
             let dq = needQ ? g.gradBuffer(q).basePointer : nil
             let dk = needK ? g.gradBuffer(k).basePointer : nil
             let dv = needV ? g.gradBuffer(v).basePointer : nil
-            let scratch = Tensor(shape: [t, t])
-            let ds = scratch.basePointer
             // Read the kept probabilities through the tensor so the closure owns their storage.
-            let pp = probs.basePointer
-            for b in 0..<batch {
-                for h in 0..<heads {
-                    let qOffset = b * t * qWidth + h * headDim
-                    let kvOffset = b * t * kvWidth + (h / group) * headDim
-                    let p = pp + (b * heads + h) * t * t
-                    let doh = dy.basePointer + qOffset
-                    if let dv {
-                        // dV += Pᵀ · dO
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), 1,
-                                    p, Int32(t), doh, Int32(qWidth), 1, dv + kvOffset, Int32(kvWidth))
-                    }
-                    guard needQ || needK else { continue }
-                    // dP = dO · Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P))
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(headDim), 1,
-                                doh, Int32(qWidth), vp + kvOffset, Int32(kvWidth), 0, ds, Int32(t))
-                    for i in 0..<t {
-                        let pr = p + i * t, dr = ds + i * t
-                        let dotPD = Kernels.dot(pr, dr, t)
-                        for j in 0..<t { dr[j] = pr[j] * (dr[j] - dotPD) }
-                    }
-                    if let dq {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), scale,
-                                    ds, Int32(t), kp + kvOffset, Int32(kvWidth), 1, dq + qOffset, Int32(qWidth))
-                    }
-                    if let dk {
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), scale,
-                                    ds, Int32(t), qp + qOffset, Int32(qWidth), 1, dk + kvOffset, Int32(kvWidth))
+            let pointers = UncheckedSendableBox((probs.basePointer, dy.basePointer, dq, dk, dv))
+            Parallel.forRanges(units, minimumPerLane: max(1, 4096 / max(t * t, 1))) { range in
+                let (pp, dyp, dq, dk, dv) = pointers.value
+                let ds = UnsafeMutablePointer<Float>.allocate(capacity: t * t)
+                defer { ds.deallocate() }
+                for unit in range {
+                    let b = unit / kvHeads, kvh = unit % kvHeads
+                    for h in (kvh * group)..<((kvh + 1) * group) {
+                        let qOffset = b * t * qWidth + h * headDim
+                        let kvOffset = b * t * kvWidth + kvh * headDim
+                        let p = pp + (b * heads + h) * t * t
+                        let doh = dyp + qOffset
+                        if let dv {
+                            // dV += Pᵀ · dO
+                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), 1,
+                                        p, Int32(t), doh, Int32(qWidth), 1, dv + kvOffset, Int32(kvWidth))
+                        }
+                        guard needQ || needK else { continue }
+                        // dP = dO · Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P))
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(headDim), 1,
+                                    doh, Int32(qWidth), vp + kvOffset, Int32(kvWidth), 0, ds, Int32(t))
+                        for i in 0..<t {
+                            let pr = p + i * t, dr = ds + i * t
+                            let dotPD = Kernels.dot(pr, dr, t)
+                            for j in 0..<t { dr[j] = pr[j] * (dr[j] - dotPD) }
+                        }
+                        if let dq {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), scale,
+                                        ds, Int32(t), kp + kvOffset, Int32(kvWidth), 1, dq + qOffset, Int32(qWidth))
+                        }
+                        if let dk {
+                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(t), Int32(headDim), Int32(t), scale,
+                                        ds, Int32(t), qp + qOffset, Int32(qWidth), 1, dk + kvOffset, Int32(kvWidth))
+                        }
                     }
                 }
             }

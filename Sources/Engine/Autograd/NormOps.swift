@@ -12,13 +12,17 @@ public extension Graph {
         }
         let out = Tensor(shape: xv.shape)
         let xp = xv.basePointer, op = out.basePointer
-        for r in 0..<rows {
-            let row = xp + r * n, y = op + r * n
-            let inv = 1 / (Kernels.dot(row, row, n) / Float(n) + eps).squareRoot()
-            if let wp = wv?.basePointer {
-                for j in 0..<n { y[j] = row[j] * inv * (wp[j] + weightOffset) }
-            } else {
-                for j in 0..<n { y[j] = row[j] * inv }
+        let xb = UncheckedSendableBox(xp), ob = UncheckedSendableBox(op), wb = UncheckedSendableBox(wv?.basePointer)
+        let rowsPerLane = max(1, 16_384 / max(n, 1))
+        Parallel.forRanges(rows, minimumPerLane: rowsPerLane) { range in
+            for r in range {
+                let row = xb.value + r * n, y = ob.value + r * n
+                let inv = 1 / (Kernels.dot(row, row, n) / Float(n) + eps).squareRoot()
+                if let wp = wb.value {
+                    for j in 0..<n { y[j] = row[j] * inv * (wp[j] + weightOffset) }
+                } else {
+                    for j in 0..<n { y[j] = row[j] * inv }
+                }
             }
         }
         return record(out, inputs: weight.map { [x, $0] } ?? [x]) { g, dy in
@@ -26,6 +30,29 @@ public extension Graph {
             let dx = g.requiresGrad(x) ? g.gradBuffer(x).basePointer : nil
             let dw = weight.flatMap { g.requiresGrad($0) ? g.gradBuffer($0).basePointer : nil }
             let wp = wv?.basePointer
+            // A frozen weight (the usual case under LoRA) needs no reduction over rows: split the rows.
+            if dw == nil, let dx {
+                let db = UncheckedSendableBox(d), dxb = UncheckedSendableBox(dx), wb = UncheckedSendableBox(wp)
+                Parallel.forRanges(rows, minimumPerLane: rowsPerLane) { range in
+                    for r in range {
+                        let row = xb.value + r * n, dyr = db.value + r * n, dxr = dxb.value + r * n
+                        let inv = 1 / (Kernels.dot(row, row, n) / Float(n) + eps).squareRoot()
+                        var gyx: Float = 0
+                        if let w = wb.value {
+                            for j in 0..<n { gyx += dyr[j] * (w[j] + weightOffset) * row[j] }
+                        } else {
+                            gyx = Kernels.dot(dyr, row, n)
+                        }
+                        let c = inv * inv * inv * gyx / Float(n)
+                        if let w = wb.value {
+                            for j in 0..<n { dxr[j] += inv * dyr[j] * (w[j] + weightOffset) - c * row[j] }
+                        } else {
+                            for j in 0..<n { dxr[j] += inv * dyr[j] - c * row[j] }
+                        }
+                    }
+                }
+                return
+            }
             for r in 0..<rows {
                 let row = xp + r * n, dyr = d + r * n
                 let inv = 1 / (Kernels.dot(row, row, n) / Float(n) + eps).squareRoot()

@@ -88,6 +88,16 @@ public final class Gemma3Model: @unchecked Sendable {
         embeddingScale = Float(d).squareRoot()
     }
 
+    /// The same model with other blocks (LoRA adapters merged, see `applying(_:)`); shares the mapping.
+    init(base: Gemma3Model, blocks: [Gemma3Block]) {
+        file = base.file
+        hyperparameters = base.hyperparameters
+        tokenEmbedding = base.tokenEmbedding
+        self.blocks = blocks
+        outputNorm = base.outputNorm
+        embeddingScale = base.embeddingScale
+    }
+
     /// A new conversation with an empty cache of at most `contextLength` positions
     /// (default: the model's context length; memory grows only as positions are used).
     public func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256) -> Gemma3Session {

@@ -62,6 +62,21 @@ public struct QuantizedMatrix: @unchecked Sendable {
         self.owner = tensor.owner
     }
 
+    /// An F32 matrix over a tensor's storage (`[rows, cols]`, contiguous), e.g. a base weight with a
+    /// LoRA delta merged in. The matrix keeps the storage alive.
+    public init(float32 tensor: Tensor) throws {
+        guard tensor.rank == 2, tensor.shape[0] > 0, tensor.shape[1] > 0 else {
+            throw QuantizedMatrixError.invalidShape(tensor: "fp32 matrix", reason: "shape \(tensor.shape) is not [rows, cols]")
+        }
+        let t = tensor.isContiguous ? tensor : tensor.contiguous()
+        type = .f32
+        rows = t.shape[0]
+        cols = t.shape[1]
+        rowBytes = cols * MemoryLayout<Float>.size
+        bytes = UnsafeRawPointer(t.basePointer)
+        owner = t.storage
+    }
+
     /// Pointer to the first block of row `r`.
     @inline(__always)
     public func rowPointer(_ r: Int) -> UnsafeRawPointer { bytes + r * rowBytes }

@@ -1,24 +1,14 @@
 import Engine
 import Foundation
 
-/// One turn of a conversation in a `{"messages": [...]}` record.
-public struct ConversationTurn: Sendable, Equatable, Codable {
-    public var role: String
-    public var content: String
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
-
 /// A training or evaluation record, in any of the JSONL layouts the ecosystem uses.
 public enum DatasetRecord: Sendable, Equatable {
     /// `{"text": …}`: plain text, every token trained on.
     case text(String)
     /// `{"prompt": …, "completion": …}`.
     case promptCompletion(prompt: String, completion: String)
-    /// `{"messages": [{"role", "content"}, …]}`.
-    case conversation([ConversationTurn])
+    /// `{"messages": [{"role", "content"}, …]}` (role "model" is read as assistant).
+    case conversation([ChatMessage])
     /// `{"instruction": …, "input": …, "output": …}` (Alpaca); `input` may be empty.
     case instruction(instruction: String, input: String, output: String)
     /// `{"prompt": …, "chosen": …, "rejected": …}` preference pair (DPO, reward model).
@@ -184,15 +174,15 @@ enum DatasetRecordParser {
             guard let list = messages as? [Any], !list.isEmpty else {
                 throw Failure(message: "\"messages\" must be a non-empty array")
             }
-            var turns: [ConversationTurn] = []
+            var turns: [ChatMessage] = []
             for (i, item) in list.enumerated() {
                 guard let m = item as? [String: Any], let role = m["role"] as? String, let content = m["content"] as? String else {
                     throw Failure(message: "messages[\(i)] needs string \"role\" and \"content\"")
                 }
-                guard ["system", "user", "assistant", "model"].contains(role) else {
+                guard let parsed = ChatMessage.Role(rawValue: role == "model" ? "assistant" : role) else {
                     throw Failure(message: "messages[\(i)] has unknown role \"\(role)\" (system, user, assistant)")
                 }
-                turns.append(ConversationTurn(role: role == "model" ? "assistant" : role, content: content))
+                turns.append(ChatMessage(role: parsed, content: content))
             }
             return .conversation(turns)
         }

@@ -96,6 +96,26 @@ public final class DecoderModel {
         byName = Dictionary(uniqueKeysWithValues: made.map { ($0.name, $0) })
     }
 
+    /// A model over given weights (a saved model, a checkpoint). Every parameter the config implies
+    /// must be present with its shape.
+    public init(config: DecoderConfig, weights: [String: Tensor]) throws {
+        try config.validate()
+        self.config = config
+        let reference = try DecoderModel(config: config, seed: 0)
+        var made: [Parameter] = []
+        for p in reference.parameters {
+            guard let t = weights[p.name] else {
+                throw RunError.invalidConfiguration("the weights have no tensor \(p.name)")
+            }
+            guard t.shape == p.shape else {
+                throw RunError.invalidConfiguration("\(p.name) has shape \(t.shape), the config implies \(p.shape)")
+            }
+            made.append(Parameter(name: p.name, value: t.contiguous()))
+        }
+        parameters = made
+        byName = Dictionary(uniqueKeysWithValues: made.map { ($0.name, $0) })
+    }
+
     public func parameter(_ name: String) -> Parameter? { byName[name] }
 
     private func weight(_ name: String) throws -> Parameter {
