@@ -223,6 +223,12 @@ public struct TextEvaluation: Sendable {
         return out
     }
 
+    /// The signature of the per-pair BLEU scores of `pairs`, when BLEU is one of the metrics.
+    func sentenceBLEUSignatureText(_ pairs: [TextPair]) -> String? {
+        guard metrics.contains(.bleu) else { return nil }
+        return sentenceBLEU.signature(nrefs: pairs.isEmpty ? "1" : referenceCountLabel(pairs.map(\.references)))
+    }
+
     public func corpus(_ pairs: [TextPair], _ examples: [TextExampleScores]) -> TextCorpusScores {
         var out = TextCorpusScores(count: examples.count, rouge: [])
         let n = Double(max(examples.count, 1))
@@ -294,9 +300,7 @@ public struct TextEvaluation: Sendable {
             }
         }
         return TextEvaluationReport(path: path, metrics: metrics, useStemmer: useStemmer,
-                                    sentenceBLEUSignature: metrics.contains(.bleu)
-                                        ? sentenceBLEU.signature(nrefs: pairs.isEmpty ? "1" : referenceCountLabel(pairs.map(\.references)))
-                                        : nil,
+                                    sentenceBLEUSignature: sentenceBLEUSignatureText(pairs),
                                     examples: examples,
                                     corpus: corpus(pairs, examples), skipped: skipped, stoppedAt: stoppedAt,
                                     cancelled: cancelled)

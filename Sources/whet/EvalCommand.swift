@@ -1,12 +1,13 @@
 import ArgumentParser
+import Engine
 import Evaluation
 import Foundation
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate outputs: text metrics (ROUGE, BLEU, chrF, exact match) and more.",
-        subcommands: [Text.self]
+        abstract: "Evaluate: text metrics (ROUGE, BLEU, chrF, exact match) and multiple-choice accuracy.",
+        subcommands: [Text.self, Choice.self, Run.self]
     )
 
     struct Text: ParsableCommand {

@@ -64,12 +64,28 @@ struct RagCommand: ParsableCommand {
 
     struct Ask: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Retrieve the passages closest to QUESTION and print them with the prompt that cites them.")
+            abstract: "Retrieve the passages closest to QUESTION and answer it with the generation model, citing them.",
+            discussion: """
+            The question is embedded with the index's embedding model, the top -k passages are put in \
+            a prompt that asks for an answer citing them as [1], [2], …, and the generation model \
+            (default: Gemma 3 270M, in its chat template) answers it; the answer streams to stdout. \
+            --retrieve-only prints the passages and the prompt without generating.
+            """)
 
         @Argument(help: "The question.") var question: String
         @Option(name: .short, help: "Passages to retrieve.") var k: Int = 3
         @Option(name: .long, help: "Embedding model (must be the one the index was built with).")
         var model: String = ModelLocator.defaultEmbeddingModelName
+        @Option(name: .customLong("generation-model"), help: "Model that writes the answer (GGUF path or installed name).")
+        var generationModel: String = ModelLocator.defaultModelName
+        @Flag(name: .customLong("retrieve-only"), help: "Only retrieve: print the passages and the prompt.")
+        var retrieveOnly = false
+        @Option(name: .customLong("max-tokens"), help: "Most tokens in the answer.")
+        var maxTokens: Int = 256
+        @Option(help: "Sampling temperature of the answer; 0 is greedy.")
+        var temperature: Float = 0
+        @Option(help: "Seed of the answer's sampler.")
+        var seed: UInt64?
         @OptionGroup var indexOptions: IndexOptions
         @OptionGroup var output: OutputOptions
 
@@ -86,22 +102,51 @@ struct RagCommand: ParsableCommand {
             let question: String
             let hits: [Hit]
             let prompt: String
+            let answer: String?
+            let generated_tokens: Int?
+            let stop_reason: String?
         }
 
         func run() throws {
             try reportingErrors {
                 guard k > 0 else { throw CommandFailure("-k must be at least 1") }
+                guard maxTokens >= 0 else { throw CommandFailure("--max-tokens must be 0 or more") }
                 let index = try EmbeddingIndex.load(from: indexOptions.folder)
                 let hits = try index.search(question: question, embedder: RagCommand.embedder(model), k: k)
                 let prompt = RAGPromptBuilder.prompt(question: question, hits: hits)
+                if !output.json {
+                    for hit in hits { print(String(format: "[%d] %.3f  ", hit.rank, hit.score) + hit.chunk.citation) }
+                    if retrieveOnly { print("\n" + prompt) }
+                }
+                var summary: GenerationSummary?
+                if !retrieveOnly {
+                    let loaded = try LoadedTextModel.open(try ModelLocator.locate(generationModel))
+                    let chat = try loaded.chatTemplate(named: "auto")
+                    let text = try chat.render([.user(prompt)], addGenerationPrompt: true)
+                    var sampler = SamplerSettings()
+                    sampler.temperature = temperature
+                    if let seed { sampler.seed = seed }
+                    let job = GenerationJob(promptTokens: try loaded.encode(text, parseSpecialTokens: true), sampler: sampler,
+                                            maxTokens: maxTokens)
+                    let streaming = !output.json
+                    if streaming { print("") }
+                    summary = try loaded.generator.generate(job) { event in
+                        guard streaming else { return .continue }
+                        switch event {
+                        case let .token(token): FileHandle.standardOutput.write(Data(token.text.utf8))
+                        case let .text(piece): FileHandle.standardOutput.write(Data(piece.utf8))
+                        default: break
+                        }
+                        return .continue
+                    }
+                    if streaming { print("") }
+                }
                 if output.json {
                     try CommandOutput.printJSON(Result(question: question, hits: hits.map {
                         Hit(rank: $0.rank, score: $0.score, citation: $0.chunk.citation, source: $0.chunk.source,
                             section: $0.chunk.section, text: $0.chunk.text)
-                    }, prompt: prompt))
-                } else {
-                    for hit in hits { print(String(format: "[%d] %.3f  ", hit.rank, hit.score) + hit.chunk.citation) }
-                    print("\n" + prompt)
+                    }, prompt: prompt, answer: summary?.text.trimmingCharacters(in: .whitespacesAndNewlines),
+                       generated_tokens: summary?.generatedTokens, stop_reason: summary?.stopReason.rawValue))
                 }
             }
         }

@@ -42,6 +42,9 @@ public final class LoadedTextModel: Sendable {
         try ChatTemplate.resolve(name, architecture: architecture, embeddedTemplate: embeddedChatTemplate)
     }
 
+    /// Whether prompts start with the beginning-of-sequence token (`tokenizer.ggml.add_bos_token`).
+    public var addsBeginningOfSequence: Bool { sentencePiece.addBOSByDefault }
+
     /// Token ids of a prompt, beginning-of-sequence token first (when the model wants one).
     public func encode(_ text: String, parseSpecialTokens: Bool = true) throws -> [Int32] {
         sentencePiece.encode(text, addBOS: sentencePiece.addBOSByDefault, parseSpecial: parseSpecialTokens)

@@ -135,9 +135,9 @@ public final class GenerationSession: Sendable {
 /// answer `.stop` to end the run.
 public final class TextGenerator: @unchecked Sendable {
     // The model and tokenizer are used only on `queue`; `cache` is guarded by `lock`.
-    private let model: any CausalLanguageModel
+    let model: any CausalLanguageModel
     public let tokenizer: any TextTokenizer
-    private let queue: DispatchQueue
+    let queue: DispatchQueue
     private let lock = NSLock()
     private var cache: [Int32] = []
 
@@ -187,7 +187,7 @@ public final class TextGenerator: @unchecked Sendable {
         }
     }
 
-    private func setCache(_ tokens: [Int32]) { lock.withLock { cache = tokens } }
+    func setCache(_ tokens: [Int32]) { lock.withLock { cache = tokens } }
 
     private func execute(_ job: GenerationJob, session: GenerationSession,
                          onEvent: (GenerationEvent) -> GenerationDirective) throws -> GenerationSummary {
