@@ -81,17 +81,18 @@ extension EvalCommand {
                 let loaded = try modelOptions.open()
                 let evaluation = MultipleChoiceEvaluation(prompt: MultipleChoicePrompt(style: promptStyle), shots: shots,
                                                           addBeginningOfSequence: loaded.addsBeginningOfSequence)
-                let bar = ProgressLine("eval choice", total: questions.count)
+                let bar = ProgressLine("eval choice")
                 let started = Date()
                 let result: (outcomes: [MultipleChoiceOutcome], cancelled: Bool)
                 if questions.isEmpty {
                     result = ([], false)
                 } else {
                     result = try evaluation.evaluate(questions: questions, fewShotPool: pool, generator: loaded.generator) { p in
-                        bar.update(p.done, detail: String(format: "acc %.3f", p.accuracy))
+                        bar.update(p.done, of: p.total, detail: String(format: "acc %.3f", p.accuracy))
                         return .proceed
                     }
                 }
+                bar.finish()
                 let summary = MultipleChoiceScoring.summary(result.outcomes)
                 let report = Report(file: path, model: loaded.url.lastPathComponent, shots: shots, style: promptStyle.rawValue,
                                     n: summary.overall.n, accuracy: summary.overall.accuracy,

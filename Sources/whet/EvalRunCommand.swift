@@ -97,23 +97,23 @@ extension EvalCommand {
                 let loaded = try modelOptions.open()
                 let run = try EvalRun(model: loaded, dataPath: (data as NSString).expandingTildeInPath, prompt: spec,
                                   evaluation: evaluation, outputFolder: folder)
-                var bar: ProgressLine?
+                let bar = ProgressLine("eval run")
                 var resumed = 0
                 let report = try run.run { event in
                     switch event {
                     case let .started(total, already):
                         resumed = already
                         if already > 0 { CommandOutput.progress("resuming: \(already) of \(total) example(s) already done") }
-                        bar = ProgressLine("eval run", total: total)
-                        bar?.update(already)
-                    case let .scored(row, _, done, _):
-                        bar?.update(done, detail: "\(row.generatedTokens) tok")
+                        bar.update(already, of: total)
+                    case let .scored(row, _, done, total):
+                        bar.update(done, of: total, detail: "\(row.generatedTokens) tok")
                     case let .skipped(problem):
-                        CommandOutput.progress("whet: skipped \(problem)")
+                        bar.note("whet: skipped \(problem)")
                     case .finished, .failed:
                         break
                     }
                 }
+                bar.finish()
                 if output.json {
                     try CommandOutput.printJSON(RunReport(folder: folder.path, predictions: run.predictionsURL.path,
                                                           resumed: resumed, report: report))

@@ -1,44 +1,62 @@
 import Foundation
 
-/// A one-line progress bar with rate and ETA on stderr, redrawn in place on a terminal and
-/// printed as plain lines (at most one every few seconds) when stderr is a file or a pipe.
+/// One status line on stderr for long work — bar, counts, rate, elapsed, ETA and a detail — redrawn
+/// in place on a terminal and printed as plain lines (at most one a second) into a file or pipe.
 final class ProgressLine {
     private let label: String
-    private let total: Int
     private let start = Date()
-    private let interactive = isatty(STDERR_FILENO) != 0
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private var drawn = false
     private var lastPrint = Date.distantPast
 
-    init(_ label: String, total: Int) {
+    init(_ label: String = "") {
         self.label = label
-        self.total = max(total, 0)
     }
 
-    /// Reports `done` of `total` items; `detail` is shown after the bar (e.g. a running accuracy).
-    func update(_ done: Int, detail: String = "") {
+    /// `done` of `total` items since this line was made; rate and ETA are computed here.
+    func update(_ done: Int, of total: Int, detail: String = "") {
+        let elapsed = Date().timeIntervalSince(start)
+        let eta = done > 0 && done < total ? elapsed / Double(done) * Double(total - done) : nil
+        let rate = elapsed > 0 ? String(format: "%.2f/s", Double(done) / elapsed) : ""
+        draw(done, of: total, detail: [rate, detail].filter { !$0.isEmpty }.joined(separator: "  "),
+             elapsed: elapsed, eta: eta)
+    }
+
+    /// Draws with figures the caller knows better (a resumed training run's elapsed time and ETA).
+    func draw(_ done: Int, of total: Int, detail: String, elapsed: Double, eta: Double?) {
         let now = Date()
-        let finished = done >= total
-        guard finished || now.timeIntervalSince(lastPrint) >= (interactive ? 0.1 : 5) else { return }
+        guard done >= total || now.timeIntervalSince(lastPrint) >= (isTerminal ? 0.1 : 1) else { return }
         lastPrint = now
-        let elapsed = now.timeIntervalSince(start)
-        let fraction = total > 0 ? Double(done) / Double(total) : 1
         let width = 24
-        let filled = min(width, Int(fraction * Double(width)))
+        let filled = total > 0 ? min(width, width * max(done, 0) / total) : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let eta = done > 0 && !finished ? Self.duration(elapsed / Double(done) * Double(total - done)) : "--"
-        var line = "\(label) \(bar) \(done)/\(total)  \(String(format: "%.2f", rate))/s  elapsed \(Self.duration(elapsed))  ETA \(eta)"
-        if !detail.isEmpty { line += "  \(detail)" }
-        if interactive {
-            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line + (finished ? "\n" : "")).utf8))
+        var text = label.isEmpty ? "" : label + " "
+        text += "\(bar) \(done)/\(total)  \(detail)  elapsed \(Self.duration(elapsed))  ETA \(eta.map(Self.duration) ?? "--")"
+        if isTerminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text).utf8))
+            drawn = true
         } else {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            FileHandle.standardError.write(Data((text + "\n").utf8))
         }
     }
 
+    /// A line of its own (a checkpoint, a warning) without breaking the bar.
+    func note(_ text: String) {
+        finish()
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Ends the redrawn line.
+    func finish() {
+        if isTerminal && drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        drawn = false
+    }
+
     static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--" }
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, s % 3600 / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return "\(s)s"
     }
 }

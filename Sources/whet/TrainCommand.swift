@@ -217,7 +217,7 @@ enum TrainDriver {
         let settings = RunSettings(totalSteps: options.steps, checkpointEvery: options.checkpointEvery,
                                    validateEvery: options.validateEvery, keepCheckpoints: max(1, options.keepCheckpoints))
         let runner = TrainingRunner(task: task, folder: folder, settings: settings)
-        let progress = ProgressLine()
+        let progress = ProgressLine("step")
         var lastValidation: Double?
         var lastThroughput = 0.0
         let summary: RunSummary?
@@ -265,46 +265,13 @@ enum TrainDriver {
     }
 }
 
-/// One status line on stderr: redrawn in place on a terminal, one line per step otherwise.
-final class ProgressLine {
-    private let isTerminal = isatty(2) != 0
-    private var drawn = false
-
+extension ProgressLine {
+    /// A training step: loss, validation loss, learning rate, gradient norm, tokens/s.
     func update(_ m: StepMetrics, validation: Double?) {
-        let width = 24
-        let filled = m.totalSteps > 0 ? min(width, width * m.step / m.totalSteps) : 0
-        let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        var text = String(format: "step %d/%d [%@] loss %.4f", m.step, m.totalSteps, bar, m.loss)
+        var text = String(format: "loss %.4f", m.loss)
         if let validation { text += String(format: " val %.4f", validation) }
-        text += String(format: " lr %.2e gnorm %.2f %.1f tok/s elapsed %@ ETA %@", m.learningRate, m.gradNorm,
-                       m.tokensPerSecond, Self.duration(m.elapsedSeconds), Self.duration(m.etaSeconds))
-        if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text).utf8))
-            drawn = true
-        } else {
-            CommandOutput.progress(text)
-        }
-    }
-
-    func note(_ text: String) {
-        if isTerminal && drawn {
-            FileHandle.standardError.write(Data("\n".utf8))
-            drawn = false
-        }
-        CommandOutput.progress(text)
-    }
-
-    func finish() {
-        if isTerminal && drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-        drawn = false
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
-        let s = Int(seconds.rounded())
-        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, s % 3600 / 60) }
-        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
-        return "\(s)s"
+        text += String(format: " lr %.2e gnorm %.2f %.1f tok/s", m.learningRate, m.gradNorm, m.tokensPerSecond)
+        draw(m.step, of: m.totalSteps, detail: text, elapsed: m.elapsedSeconds, eta: m.etaSeconds)
     }
 }
 
