@@ -45,12 +45,14 @@ public extension Graph {
     }
 
     /// `targetLogProbs` of the logits `hidden · Eᵀ` through a frozen (quantized) output matrix `E`
-    /// `[V, D]` (tied embeddings), without ever holding all logits: only rows that have a target are
-    /// computed, `chunkRows` at a time (a 262k vocabulary makes one row 1 MB). The backward pass
-    /// recomputes each chunk's logits with the same kernel, turns them into `onehot − softmax` and
-    /// maps them back to `hidden` with `E`'s transposed product from its blocks.
+    /// `[V, D]` (tied embeddings). Only rows that have a target are computed. When their logits fit in
+    /// `keptLogitsBudget` floats they are computed in one product and kept, and the backward pass turns
+    /// them in place into `onehot − softmax` and maps them back to `hidden` with one transposed product
+    /// from `E`'s blocks (E is dequantized once per pass). Otherwise the logits are computed
+    /// `chunkRows` at a time (a 262k vocabulary makes one row 1 MB) and recomputed chunk by chunk in
+    /// the backward pass with the same kernel.
     func outputLogProbs(hidden: Value, head: QuantizedMatrix, targets: [Int], ignoreIndex: Int = Graph.ignoreIndex,
-                        chunkRows: Int = 64) throws -> Value {
+                        chunkRows: Int = 64, keptLogitsBudget: Int = 96 << 20) throws -> Value {
         let hv = value(hidden)
         let d = head.cols, vocab = head.rows
         guard hv.lastDimension == d else {
@@ -59,19 +61,25 @@ public extension Graph {
         let rows = hv.rowCount
         try Self.checkTargets(targets, rows: rows, vocabulary: vocab, ignoreIndex: ignoreIndex, operation: "output log-probs")
         let counted = (0..<rows).filter { targets[$0] != ignoreIndex }
-        let chunk = max(1, chunkRows)
-        let logSumExp = Tensor(shape: [max(counted.count, 1)])
+        let m = counted.count
+        let keep = m * vocab <= keptLogitsBudget
+        let chunk = keep ? max(m, 1) : max(1, chunkRows)
+        let logSumExp = Tensor(shape: [max(m, 1)])
         let out = Tensor(shape: [rows])
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, max(counted.count, 1)) * vocab)
-        defer { logits.deallocate() }
-        let gathered = Tensor(shape: [min(chunk, max(counted.count, 1)), d])
+        let gathered = Tensor(shape: [min(chunk, max(m, 1)), d])
+        let logitsBuffer = Tensor(shape: [min(chunk, max(m, 1)), vocab])
         let hp = hv.basePointer
-        var start = 0
-        while start < counted.count {
-            let n = min(chunk, counted.count - start)
+
+        /// Logits of counted rows start ..< start + n into `logitsBuffer`.
+        func computeLogits(start: Int, n: Int) {
             for i in 0..<n { (gathered.basePointer + i * d).update(from: hp + counted[start + i] * d, count: d) }
-            head.multiply(gathered.basePointer, tokens: n, into: logits)
-            let lb = UncheckedSendableBox(logits), lse = UncheckedSendableBox(logSumExp.basePointer)
+            head.multiply(gathered.basePointer, tokens: n, into: logitsBuffer.basePointer)
+        }
+        var start = 0
+        while start < m {
+            let n = min(chunk, m - start)
+            computeLogits(start: start, n: n)
+            let lb = UncheckedSendableBox(logitsBuffer.basePointer), lse = UncheckedSendableBox(logSumExp.basePointer)
             let ob = UncheckedSendableBox(out.basePointer)
             let s = start
             Parallel.forRanges(n) { range in
@@ -86,36 +94,34 @@ public extension Graph {
         }
         return record(out, inputs: [hidden]) { g, dy in
             let dh = g.gradBuffer(hidden).basePointer
-            let logits = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, max(counted.count, 1)) * vocab)
-            defer { logits.deallocate() }
-            let gathered = Tensor(shape: [min(chunk, max(counted.count, 1)), d])
-            let back = Tensor(shape: [min(chunk, max(counted.count, 1)), d])
+            let back = Tensor(shape: [min(chunk, max(m, 1)), d])
             var start = 0
-            while start < counted.count {
-                let n = min(chunk, counted.count - start)
-                for i in 0..<n { (gathered.basePointer + i * d).update(from: hp + counted[start + i] * d, count: d) }
-                head.multiply(gathered.basePointer, tokens: n, into: logits)
-                let lb = UncheckedSendableBox(logits), lse = UncheckedSendableBox(logSumExp.basePointer)
+            while start < m {
+                let n = min(chunk, m - start)
+                // The kept logits are turned into their gradient in place (a graph runs backward once).
+                if !keep { computeLogits(start: start, n: n) }
+                let lb = UncheckedSendableBox(logitsBuffer.basePointer), lse = UncheckedSendableBox(logSumExp.basePointer)
                 let db = UncheckedSendableBox(dy.basePointer)
                 let s = start
                 Parallel.forRanges(n) { range in
                     for i in range {
                         let row = counted[s + i]
                         let rowLogits = lb.value + i * vocab
-                        // Overwrites the logits with their gradient, d logp / d logits = onehot − softmax.
+                        // d logp / d logits = onehot − softmax, scaled by the incoming gradient.
                         let scale = db.value[row]
                         let l = lse.value[s + i]
                         for j in 0..<vocab { rowLogits[j] = -scale * expf(rowLogits[j] - l) }
                         rowLogits[targets[row]] += scale
                     }
                 }
-                head.multiplyTransposed(logits, tokens: n, into: back.basePointer)
+                head.multiplyTransposed(logitsBuffer.basePointer, tokens: n, into: back.basePointer)
                 for i in 0..<n {
                     let dst = dh + counted[start + i] * d, src = back.basePointer + i * d
                     for j in 0..<d { dst[j] += src[j] }
                 }
                 start += n
             }
+            withExtendedLifetime(hv) {}
         }
     }
 
