@@ -29,47 +29,21 @@ extension TextGenerator {
     private func scoreOnQueue(context: [Int32], continuations: [[Int32]]) throws -> [ContinuationScore] {
         let vocabulary = model.vocabularySize
         var logits = [Float](repeating: 0, count: vocabulary)
-        var cached = cachedTokens
-        var common = 0
-        while common < cached.count && common < context.count && cached[common] == context[common] { common += 1 }
-        // Always run the last context token again: its logits score the first continuation token.
-        let keep = min(common, context.count - 1)
-        let retained = min(model.truncateCache(to: keep), keep)
-        cached.removeSubrange(retained...)
-        setCache(cached)
-
-        func forward(_ tokens: ArraySlice<Int32>, at position: Int) throws {
-            do {
-                try logits.withUnsafeMutableBufferPointer { buffer in
-                    try model.forward(tokens: Array(tokens), startingAt: position, logits: buffer)
-                }
-            } catch {
-                _ = model.truncateCache(to: 0)
-                setCache([])
-                throw error as? GenerationError ?? .modelFailed(String(describing: error))
-            }
-            cached.append(contentsOf: tokens)
-            setCache(cached)
-        }
-
         let batch = max(1, model.maximumBatchSize)
-        var position = retained
+        var position = reuseCachedPrefix(of: context)
         while position < context.count {
             let end = min(position + batch, context.count)
-            try forward(context[position..<end], at: position)
+            try forwardRecording(context[position..<end], at: position, logits: &logits)
             position = end
         }
         let contextLogits = logits
         var scores: [ContinuationScore] = []
         scores.reserveCapacity(continuations.count)
         for continuation in continuations {
-            if cached.count > context.count {
-                let kept = model.truncateCache(to: context.count)
-                guard kept == context.count else {
+            if cachedTokens.count > context.count {
+                guard truncateRecordedCache(to: context.count) == context.count else {
                     throw GenerationError.modelFailed("the model's cache could not roll back to the shared context")
                 }
-                cached.removeSubrange(context.count...)
-                setCache(cached)
             }
             logits = contextLogits
             var total = 0.0
@@ -88,7 +62,7 @@ extension TextGenerator {
                 total += logProbability
                 greedy = greedy && isArgmax
                 if i + 1 < continuation.count {
-                    try forward([token], at: context.count + i)
+                    try forwardRecording([token], at: context.count + i, logits: &logits)
                 }
             }
             scores.append(ContinuationScore(logLikelihood: total, isGreedy: greedy, tokens: continuation.count))

@@ -187,7 +187,40 @@ public final class TextGenerator: @unchecked Sendable {
         }
     }
 
-    func setCache(_ tokens: [Int32]) { lock.withLock { cache = tokens } }
+    /// Keeps the longest cached prefix of `prompt`, but never all of it: the last prompt token is
+    /// always run again, since its logits are what the caller needs. Returns how many positions stay.
+    func reuseCachedPrefix(of prompt: [Int32]) -> Int {
+        let cached = cachedTokens
+        var common = 0
+        while common < cached.count && common < prompt.count && cached[common] == prompt[common] { common += 1 }
+        let keep = min(common, max(prompt.count - 1, 0))
+        let retained = min(model.truncateCache(to: keep), keep)
+        lock.withLock { cache.removeSubrange(min(retained, cache.count)...) }
+        return retained
+    }
+
+    /// Runs `tokens` at `position` (the cache holds exactly `position` positions), records them as
+    /// cached and leaves the last token's logits in `logits`.
+    func forwardRecording(_ tokens: ArraySlice<Int32>, at position: Int, logits: inout [Float]) throws {
+        do {
+            try logits.withUnsafeMutableBufferPointer { buffer in
+                try model.forward(tokens: Array(tokens), startingAt: position, logits: buffer)
+            }
+        } catch {
+            // The cache may hold part of this batch: start clean next time.
+            _ = model.truncateCache(to: 0)
+            lock.withLock { cache.removeAll() }
+            throw error as? GenerationError ?? .modelFailed(String(describing: error))
+        }
+        lock.withLock { cache.append(contentsOf: tokens) }
+    }
+
+    /// Drops cached positions from `count` on (the model's cache and the record of it).
+    func truncateRecordedCache(to count: Int) -> Int {
+        let kept = model.truncateCache(to: count)
+        lock.withLock { cache.removeSubrange(min(kept, cache.count)...) }
+        return kept
+    }
 
     private func execute(_ job: GenerationJob, session: GenerationSession,
                          onEvent: (GenerationEvent) -> GenerationDirective) throws -> GenerationSummary {
@@ -202,16 +235,7 @@ public final class TextGenerator: @unchecked Sendable {
         }
         let vocabulary = model.vocabularySize
         var logits = [Float](repeating: 0, count: vocabulary)
-        var cached = cachedTokens
-
-        // Re-use the longest common prefix, but always run at least the last prompt token: its
-        // logits give the first generated token.
-        var common = 0
-        while common < cached.count && common < prompt.count && cached[common] == prompt[common] { common += 1 }
-        let keep = min(common, prompt.count - 1)
-        let retained = min(model.truncateCache(to: keep), keep)
-        cached.removeSubrange(retained...)
-        setCache(cached)
+        let retained = reuseCachedPrefix(of: prompt)
 
         let promptStart = DispatchTime.now().uptimeNanoseconds
         var position = retained
@@ -222,19 +246,8 @@ public final class TextGenerator: @unchecked Sendable {
                               stopToken: token, generationSeconds: generationSeconds, seed: sampler.seed)
         }
         func forward(_ tokens: ArraySlice<Int32>) throws {
-            do {
-                try logits.withUnsafeMutableBufferPointer { buffer in
-                    try model.forward(tokens: Array(tokens), startingAt: position, logits: buffer)
-                }
-            } catch {
-                // The cache may hold part of this batch: start clean next time.
-                _ = model.truncateCache(to: 0)
-                setCache([])
-                throw error as? GenerationError ?? .modelFailed(String(describing: error))
-            }
+            try forwardRecording(tokens, at: position, logits: &logits)
             position += tokens.count
-            cached.append(contentsOf: tokens)
-            setCache(cached)
         }
 
         let batch = max(1, model.maximumBatchSize)
