@@ -1,3 +1,5 @@
+import Engine
+
 /// What the HTTP layer needs from the engine. The server never touches tensors: it validates,
 /// queues and streams; a backend adapts the engine's generation sessions and embedding models.
 public protocol InferenceBackend: Sendable {
@@ -26,40 +28,21 @@ public struct ServedModel: Sendable, Equatable {
     }
 }
 
-public struct ChatTurnInput: Sendable, Equatable, Codable {
-    public var role: String
-    public var content: String
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
-
 public enum PromptInput: Sendable, Equatable {
+    /// `/v1/completions`: the text goes to the model as is.
     case text(String)
-    case chat([ChatTurnInput])
-}
-
-/// Sampler settings mapped from the OpenAI names (and llama.cpp-style extensions).
-public struct ServerSampling: Sendable, Equatable {
-    public var temperature: Float = 1
-    public var topP: Float = 1
-    public var topK: Int = 0
-    public var minP: Float = 0
-    public var repeatPenalty: Float = 1
-    public var presencePenalty: Float = 0
-    public var frequencyPenalty: Float = 0
-    public var seed: UInt64?
-    public init() {}
+    /// `/v1/chat/completions`: rendered with the model's chat template.
+    case chat([ChatMessage])
 }
 
 public struct GenerationRequest: Sendable, Equatable {
     public var model: String
     public var prompt: PromptInput
     public var maxTokens: Int
-    public var sampling: ServerSampling
+    /// The engine's own sampler settings, filled from the OpenAI names (`OpenAIRequestParser.sampling`).
+    public var sampling: SamplerSettings
     public var stop: [String]
-    public init(model: String, prompt: PromptInput, maxTokens: Int, sampling: ServerSampling, stop: [String]) {
+    public init(model: String, prompt: PromptInput, maxTokens: Int, sampling: SamplerSettings, stop: [String]) {
         self.model = model
         self.prompt = prompt
         self.maxTokens = maxTokens
@@ -92,7 +75,7 @@ public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .unknownModel(m): return "The model '\(m)' does not exist; GET /v1/models lists the served models"
         case let .promptTooLong(tokens, limit):
-            return "This model's maximum context length is \(limit) tokens; the request needs \(tokens). Shorten the prompt or lower max_tokens"
+            return "This model's maximum context length is \(limit) tokens; the prompt has \(tokens). Shorten the prompt"
         case let .invalidParameter(name, message): return "\(name): \(message)"
         case let .failed(message): return message
         }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// An OpenAI-style API error: HTTP status and the `{"error": {...}}` body.
@@ -89,8 +90,13 @@ enum OpenAIRequestParser {
         throw APIError.badRequest("'stop' must be a string or an array of up to 4 strings", param: "stop")
     }
 
-    static func sampling(_ d: [String: Any]) throws -> ServerSampling {
-        var s = ServerSampling()
+    /// OpenAI's defaults: temperature 1 and no truncation (llama.cpp's top-k 40 / min-p 0.05 are
+    /// off unless the request asks for them through the `top_k` / `min_p` extensions).
+    static let openAIDefaults = SamplerSettings(temperature: 1, topK: 0, topP: 1, minP: 0, repeatPenalty: 1,
+                                                presencePenalty: 0, frequencyPenalty: 0)
+
+    static func sampling(_ d: [String: Any]) throws -> SamplerSettings {
+        var s = openAIDefaults
         if let t = try number(d, "temperature", range: 0...2) { s.temperature = Float(t) }
         if let p = try number(d, "top_p", range: 0...1) { s.topP = Float(p) }
         if let k = try integer(d, "top_k", range: 0...1_000_000) { s.topK = k }
@@ -101,6 +107,12 @@ enum OpenAIRequestParser {
         if let seed = try integer(d, "seed", range: Int(Int64.min / 2)...Int(Int64.max / 2)) { s.seed = UInt64(bitPattern: Int64(seed)) }
         if let n = try integer(d, "n", range: 1...128), n != 1 {
             throw APIError.badRequest("Only n = 1 is supported; send one request per completion", param: "n")
+        }
+        // The engine's own rules (e.g. repeat_penalty > 0) decide what is valid.
+        do {
+            try s.validate()
+        } catch let GenerationError.invalidSetting(name, value, rule) {
+            throw APIError.badRequest("'\(name)' is \(value); it must be \(rule)", param: name)
         }
         return s
     }
@@ -134,7 +146,7 @@ enum OpenAIRequestParser {
         guard let list = raw as? [Any], !list.isEmpty else {
             throw APIError.badRequest("'messages' must be a non-empty array", param: "messages")
         }
-        var turns: [ChatTurnInput] = []
+        var turns: [ChatMessage] = []
         for (i, item) in list.enumerated() {
             guard let m = item as? [String: Any], let role = m["role"] as? String else {
                 throw APIError.badRequest("messages[\(i)] must be an object with a 'role'", param: "messages[\(i)]")
@@ -158,7 +170,8 @@ enum OpenAIRequestParser {
             } else {
                 throw APIError.badRequest("messages[\(i)].content must be a string", param: "messages[\(i)].content")
             }
-            turns.append(ChatTurnInput(role: role == "developer" ? "system" : role, content: content))
+            let mapped: ChatMessage.Role = role == "user" ? .user : role == "assistant" ? .assistant : .system
+            turns.append(ChatMessage(role: mapped, content: content))
         }
         let request = GenerationRequest(model: model, prompt: .chat(turns), maxTokens: try maxTokens(d, default: 256),
                                         sampling: try sampling(d), stop: try stop(d))

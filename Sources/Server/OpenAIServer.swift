@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 
 /// Settings of `whet serve`.
@@ -41,9 +42,15 @@ public struct OpenAIServer: Sendable {
         return router
     }
 
-    public func application() -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                                           serverName: "whetstone"))
+    /// The HTTP application; `onRunning` gets the bound port (useful with port 0). Logs go to
+    /// stderr so that stdout keeps only what the command prints.
+    public func application(onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        var logger = Logger(label: "whetstone.server", factory: { label in StreamLogHandler.standardError(label: label) })
+        logger.logLevel = .warning
+        return Application(router: router(),
+                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "whetstone"),
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
+                           logger: logger)
     }
 
     // MARK: endpoints

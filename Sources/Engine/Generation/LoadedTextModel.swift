@@ -9,15 +9,20 @@ public final class LoadedTextModel: Sendable {
     /// The Jinja chat template the file carries (`tokenizer.chat_template`), if any.
     public let embeddedChatTemplate: String?
     public let generator: TextGenerator
+    /// Most positions each generator's cache holds.
+    public let contextLength: Int
     private let sentencePiece: SentencePieceTokenizer
+    private let weights: Gemma3Model
 
     private init(url: URL, architecture: String, embeddedChatTemplate: String?, generator: TextGenerator,
-                 tokenizer: SentencePieceTokenizer) {
+                 tokenizer: SentencePieceTokenizer, weights: Gemma3Model) {
         self.url = url
         self.architecture = architecture
         self.embeddedChatTemplate = embeddedChatTemplate
         self.generator = generator
+        contextLength = generator.contextLength
         sentencePiece = tokenizer
+        self.weights = weights
     }
 
     /// Opens a GGUF file. `contextLength` caps the cache (default: the model's full context; the
@@ -34,7 +39,14 @@ public final class LoadedTextModel: Sendable {
         let session = model.makeSession(contextLength: contextLength)
         let generator = TextGenerator(model: session, tokenizer: tokenizer, label: "whetstone.generation.\(url.lastPathComponent)")
         return LoadedTextModel(url: url, architecture: architecture, embeddedChatTemplate: file.metadata.string("tokenizer.chat_template"),
-                               generator: generator, tokenizer: tokenizer)
+                               generator: generator, tokenizer: tokenizer, weights: model)
+    }
+
+    /// Another generator over the same (shared, read-only) weights with its own cache and queue,
+    /// for running several conversations at once (the server's sessions). Costs the scratch
+    /// buffers and the cache it grows, not a second copy of the model.
+    public func makeGenerator(label: String) -> TextGenerator {
+        TextGenerator(model: weights.makeSession(contextLength: contextLength), tokenizer: sentencePiece, label: label)
     }
 
     /// `name` is `auto` or a `ChatTemplate.Kind`.
