@@ -162,6 +162,12 @@ public struct PreferencePick: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var choice: PreferenceChoice
     public var note: String
     public var createdAt: Date
+    /// The comparison run, input and configurations the pick was made on (nil for picks made
+    /// outside a stored comparison).
+    public var runId: String?
+    public var inputIndex: Int?
+    public var configIndexA: Int?
+    public var configIndexB: Int?
 
     public init(id: Int64? = nil, projectId: Int64, prompt: String, outputA: String, outputB: String,
                 configA: String, configB: String, choice: PreferenceChoice, note: String = "", createdAt: Date = Date()) {

@@ -114,6 +114,7 @@ public final class WorkspaceStore: Sendable {
                 t.column("createdAt", .datetime).notNull()
             }
         }
+        registerCompareMigration(&m)
         return m
     }
 
@@ -291,14 +292,14 @@ public final class WorkspaceStore: Sendable {
         try database.read { db in try PreferencePick.filter(Column("projectId") == projectId).order(Column("id")).fetchAll(db) }
     }
 
-    /// Writes the decided picks (ties left out) as DPO JSONL `{"prompt","chosen","rejected"}`,
+    /// Writes the decided picks (ties left out; only those of comparison `runId` when given) as DPO JSONL `{"prompt","chosen","rejected"}`,
     /// atomically. Returns the number of pairs written.
     @discardableResult
-    public func exportPreferences(projectId: Int64, to url: URL) throws -> Int {
+    public func exportPreferences(projectId: Int64, runId: String? = nil, to url: URL) throws -> Int {
         var lines: [String] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        for pick in try picks(projectId: projectId) where pick.choice != .tie {
+        for pick in try picks(projectId: projectId) where pick.choice != .tie && (runId == nil || pick.runId == runId) {
             let (chosen, rejected) = pick.choice == .a ? (pick.outputA, pick.outputB) : (pick.outputB, pick.outputA)
             let data = try encoder.encode(["prompt": pick.prompt, "chosen": chosen, "rejected": rejected])
             lines.append(String(decoding: data, as: UTF8.self))

@@ -185,11 +185,18 @@ struct RunsCommand: ParsableCommand {
                 let run = try store.startRun(projectId: pid, kind: "stress", config: "{}")
                 CommandOutput.progress("run \(run.id)")
                 for step in 0..<steps {
-                    // Each step writes two series in one transaction: both points or neither.
+                    // Three transactions a step, always in this order: two metric series together
+                    // (both points or neither), an eval row, a preference pick. After a kill, each
+                    // table must hold a gap-free prefix, and no later write without the earlier ones.
                     try store.append(metrics: [
                         MetricPoint(runId: run.id, name: "a", step: step, value: Double(step)),
                         MetricPoint(runId: run.id, name: "b", step: step, value: Double(-step)),
                     ])
+                    try store.append(evalResults: [EvalResult(runId: run.id, exampleId: String(step), prediction: "p\(step)",
+                                                              reference: "r\(step)", scores: "{\"step\":\(step)}")])
+                    try store.record(pick: PreferencePick(projectId: pid, prompt: "prompt \(step)", outputA: "a\(step)",
+                                                          outputB: "b\(step)", configA: "{}", configB: "{}", choice: .a,
+                                                          note: String(step)))
                 }
                 try store.setStatus(runId: run.id, .completed)
             }

@@ -14,7 +14,7 @@ private func temporaryFolder() throws -> URL {
     @Test func migratesAndReopens() throws {
         let folder = try temporaryFolder()
         let store = try WorkspaceStore(folder: folder)
-        #expect(try store.appliedMigrations() == ["v1-core"])
+        #expect(try store.appliedMigrations() == ["v1-core", "v2-compare"])
         let p = try store.project(named: "demo")
         // Reopening finds the same project and re-applies nothing.
         let again = try WorkspaceStore(folder: folder)
@@ -116,6 +116,14 @@ private func temporaryFolder() throws -> URL {
         // Each transaction wrote both series: a kill mid-write must not leave one without the other.
         #expect(a.count == b.count)
         #expect(a.map(\.step) == Array(0..<a.count))
+        // Later transactions never survive without the earlier ones: eval rows and picks are
+        // gap-free prefixes at most one step behind the metrics.
+        let evals = try store.evalResults(runId: run.id)
+        #expect(evals.map(\.exampleId) == (0..<evals.count).map(String.init))
+        #expect(evals.count == a.count || evals.count == a.count - 1)
+        let picks = try store.picks(projectId: run.projectId)
+        #expect(picks.map(\.note) == (0..<picks.count).map(String.init))
+        #expect(picks.count == evals.count || picks.count == evals.count - 1)
         // The workspace stays writable after the crash.
         try store.setStatus(runId: run.id, .failed, error: "killed")
         #expect(try store.run(id: run.id).status == .failed)
