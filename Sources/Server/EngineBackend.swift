@@ -5,8 +5,13 @@ import Foundation
 /// weights (one key/value cache each), and optionally a sentence-embedding model.
 ///
 /// Each request gets a whole generator for its run, so concurrent streams never share a cache or
-/// a sampler. A free generator whose cache already starts with the request's prompt is preferred
-/// (a follow-up chat turn recomputes only its new tokens).
+/// a sampler.
+///
+/// By default every request computes its prompt from an empty cache, so the same request gives
+/// the same answer whatever ran before it (at temperature 0, bit for bit). With `promptCache` a
+/// free generator whose cache already starts with the prompt is preferred and only the new tokens
+/// are computed (a follow-up chat turn is much faster), but a prompt computed in a different
+/// split of batches can round differently, and a near-tie can then flip a greedy token.
 public final class EngineBackend: InferenceBackend {
     public let textModel: LoadedTextModel?
     public let textModelID: String
@@ -14,13 +19,15 @@ public final class EngineBackend: InferenceBackend {
     public let embedder: SentenceEmbedder?
     public let embeddingModelID: String
     private let pool: GeneratorPool?
+    public let promptCache: Bool
     /// BERT runs on its own serial queue: embeddings never wait behind a long generation.
     private let embeddingQueue = DispatchQueue(label: "whetstone.server.embeddings", qos: .userInitiated)
 
     /// `template` is `auto` (the model's own, else by architecture) or a `ChatTemplate.Kind`; a model
     /// with no known template serves completions only (chat requests get a 400).
     public init(textModel: LoadedTextModel?, textModelID: String, sessions: Int, template: String = "auto",
-                embedder: SentenceEmbedder?, embeddingModelID: String) throws {
+                promptCache: Bool = false, embedder: SentenceEmbedder?, embeddingModelID: String) throws {
+        self.promptCache = promptCache
         self.textModel = textModel
         self.textModelID = textModelID
         self.embedder = embedder
@@ -106,6 +113,8 @@ public final class EngineBackend: InferenceBackend {
         let job = GenerationJob(promptTokens: prepared.tokens, sampler: request.sampling, maxTokens: request.maxTokens,
                                 stopSequences: prepared.stop)
         let generator = await pool.checkout(prompt: prepared.tokens)
+        // The generator is idle here (checked out, nothing queued), so this returns at once.
+        if !promptCache { generator.resetCache() }
         let result: Result<GenerationSummary, GenerationError> = await withCheckedContinuation { continuation in
             generator.start(job) { event in
                 switch event {

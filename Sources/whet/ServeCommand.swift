@@ -32,6 +32,9 @@ struct ServeCommand: ParsableCommand {
     var sessions = 2
     @Option(help: "Chat template for /v1/chat/completions: auto, gemma, chatml, llama3 (default auto).")
     var template = "auto"
+    @Flag(name: .customLong("prompt-cache"),
+          help: "Reuse a session's cached prompt prefix (faster follow-up turns; answers may then differ at near-ties from a fresh run).")
+    var promptCache = false
 
     struct Startup: Encodable {
         let url: String
@@ -66,7 +69,7 @@ struct ServeCommand: ParsableCommand {
                 }
             }
             let backend = try EngineBackend(textModel: loaded, textModelID: modelID, sessions: sessions, template: template,
-                                            embedder: embedder, embeddingModelID: embeddingID)
+                                            promptCache: promptCache, embedder: embedder, embeddingModelID: embeddingID)
             var config = ServerConfiguration()
             config.host = host
             config.port = port
