@@ -12,8 +12,8 @@ public struct CompareConfiguration: Codable, Sendable, Equatable {
     public var name: String?
     /// A path to a model file or the name of an installed model.
     public var model: String
-    /// A PEFT adapter folder. Generation with adapters is not available yet: a configuration
-    /// naming one is refused with an error rather than silently run without it.
+    /// A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors, e.g. from
+    /// `whet train lora`), merged into the model's weights when it is opened.
     public var adapter: String?
     /// A prompt saved in the project (`WorkspaceStore.savePrompt`), and its version (nil = latest).
     public var prompt: String?
@@ -111,7 +111,7 @@ public enum CompareEvent: Sendable, Equatable {
 public enum CompareError: Error, CustomStringConvertible, Equatable {
     case noConfigurations
     case noInputs
-    case adapterUnsupported(String)
+    case adapterMissing(String)
     case promptNotFound(name: String, version: Int?)
     case promptWithoutInput(name: String)
     case badIndex(String)
@@ -120,8 +120,8 @@ public enum CompareError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noConfigurations: return "a comparison needs at least two configurations"
         case .noInputs: return "a comparison needs at least one input"
-        case let .adapterUnsupported(path):
-            return "adapter \(path): generating with a LoRA adapter is not supported yet; compare without it or merge it into the model first"
+        case let .adapterMissing(path):
+            return "adapter \(path) has no adapter_config.json; give a PEFT adapter folder (as `whet train lora` writes)"
         case let .promptNotFound(name, version):
             return "prompt '\(name)'\(version.map { " version \($0)" } ?? "") is not saved in this project; save it first (the Prompt pane, or WorkspaceStore.savePrompt)"
         case let .promptWithoutInput(name):
@@ -253,7 +253,10 @@ public final class CompareRunner {
         // Check everything that can be checked before any model runs.
         var prompts: [PromptFile] = []
         for configuration in configurations {
-            if let adapter = configuration.adapter { throw CompareError.adapterUnsupported(adapter) }
+            if let adapter = configuration.adapter,
+               !FileManager.default.fileExists(atPath: Self.adapterURL(adapter).appendingPathComponent("adapter_config.json").path) {
+                throw CompareError.adapterMissing(adapter)
+            }
             prompts.append(try promptFile(for: configuration))
         }
         let encoder = JSONEncoder()
@@ -305,11 +308,17 @@ public final class CompareRunner {
         return file
     }
 
-    private func model(_ name: String) throws -> LoadedTextModel {
+    static func adapterURL(_ path: String) -> URL {
+        URL(fileURLWithPath: (path as NSString).expandingTildeInPath, isDirectory: true)
+    }
+
+    /// Opened once per (model, adapter) and shared by the configurations that name the same pair.
+    private func model(_ name: String, adapter: String?) throws -> LoadedTextModel {
         let url = try ModelLocator.locate(name)
-        if let open = models[url.path] { return open }
-        let opened = try LoadedTextModel.open(url)
-        models[url.path] = opened
+        let key = url.path + "|" + (adapter.map { Self.adapterURL($0).path } ?? "")
+        if let open = models[key] { return open }
+        let opened = try LoadedTextModel.open(url, adapter: adapter.map(Self.adapterURL))
+        models[key] = opened
         return opened
     }
 
@@ -320,7 +329,7 @@ public final class CompareRunner {
         var row = CompareOutput(id: nil, runId: runId, inputIndex: inputIndex, configIndex: configIndex, prompt: "", output: "",
                                 promptTokens: 0, generatedTokens: 0, stopReason: "", seconds: 0, seed: "", error: nil)
         do {
-            let loaded = try model(configuration.model)
+            let loaded = try model(configuration.model, adapter: configuration.adapter)
             let chat = try loaded.chatTemplate(named: file.chatTemplate)
             // Substitution is one pass: braces inside the input are kept as text.
             row.prompt = try file.render(with: chat, overriding: ["input": input])

@@ -15,7 +15,7 @@ struct Whet: ParsableCommand {
         subcommands: [RunsCommand.self, EvalCommand.self, EmbedCommand.self, RagCommand.self, TokenizeCommand.self,
                       ModelsCommand.self, BenchCommand.self, GenerateCommand.self, PerplexityCommand.self, ChatCommand.self,
                       TrainCommand.self,
-                      ServeCommand.self, CompareCommand.self]
+                      ServeCommand.self, CompareCommand.self, ExportCommand.self]
     )
 
     mutating func run() throws {

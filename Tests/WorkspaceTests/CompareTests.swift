@@ -19,8 +19,8 @@ private func temporaryFolder() throws -> URL {
         let plain = CompareConfiguration(model: "m")
         #expect(throws: CompareError.noConfigurations) { try runner.run(configurations: [plain], inputs: ["x"]) }
         #expect(throws: CompareError.noInputs) { try runner.run(configurations: [plain, plain], inputs: []) }
-        #expect(throws: CompareError.adapterUnsupported("/a")) {
-            try runner.run(configurations: [plain, CompareConfiguration(model: "m", adapter: "/a")], inputs: ["x"])
+        #expect(throws: CompareError.adapterMissing("/nonexistent-adapter")) {
+            try runner.run(configurations: [plain, CompareConfiguration(model: "m", adapter: "/nonexistent-adapter")], inputs: ["x"])
         }
         #expect(throws: CompareError.promptNotFound(name: "nope", version: nil)) {
             try runner.run(configurations: [plain, CompareConfiguration(model: "m", prompt: "nope")], inputs: ["x"])
