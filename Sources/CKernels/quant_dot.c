@@ -5,32 +5,36 @@
 // compiled twice with different target attributes) are chosen at run time.
 #include "whet_quant.h"
 #include "ckernels.h"
+#include "quant_internal.h"
 #include <math.h>
 #include <string.h>
 
 size_t whet_q8_row_bytes(int64_t n) { return (size_t)n + (size_t)(n / 32) * 4 + (size_t)(n / 16) * 2; }
 
-void whet_quantize_q8_row(const float *x, void *dst, int64_t n) {
+void whet_quantize_q8_row(uint32_t type, const float *x, void *dst, int64_t n) {
     int8_t *q = (int8_t *)dst;
     float *d = (float *)((uint8_t *)dst + n);
     int16_t *s = (int16_t *)((uint8_t *)dst + n + n / 32 * 4);
-    for (int64_t b = 0; b < n / 32; b++) {
-        const float *xb = x + b * 32;
-        float amax = 0;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        const float scale = amax / 127.0f;
-        const float inverse = scale > 0 ? 127.0f / amax : 0.0f;
-        int sum0 = 0, sum1 = 0;
-        for (int j = 0; j < 32; j++) {
-            float v = nearbyintf(xb[j] * inverse);
-            v = fminf(127.0f, fmaxf(-127.0f, v));
-            q[b * 32 + j] = (int8_t)v;
-            if (j < 16) sum0 += (int)v; else sum1 += (int)v;
-        }
-        d[b] = scale;
-        s[2 * b] = (int16_t)sum0;
-        s[2 * b + 1] = (int16_t)sum1;
+    const int64_t block = whet_act_block(type);
+    int sums[16];
+    for (int64_t c = 0; c + block <= n; c += block) {
+        whet_quantize_act_block(type, x + c, q + c, d + c / 32, sums);
+        for (int g = 0; g < block / 16; g++) s[c / 16 + g] = (int16_t)sums[g];
     }
+}
+
+size_t whet_act_bytes(int level, int64_t n, int64_t ntok) {
+    if (level >= WHET_QUANT_AVX512VNNI) return (size_t)((ntok + WHET_ACT_TILE - 1) / WHET_ACT_TILE) * whet_act_tile_bytes(n);
+    return (size_t)ntok * whet_q8_row_bytes(n);
+}
+
+void whet_act_prepare(uint32_t type, int level, const float *x, int64_t n, int64_t t0, int64_t t1, void *dst) {
+    if (level >= WHET_QUANT_AVX512VNNI) {
+        whet_act_prepare_tiled(type, x, n, t0, t1, dst);
+        return;
+    }
+    const size_t stride = whet_q8_row_bytes(n);
+    for (int64_t t = t0; t < t1; t++) whet_quantize_q8_row(type, x + (size_t)t * (size_t)n, (uint8_t *)dst + (size_t)t * stride, n);
 }
 
 typedef struct {
@@ -201,17 +205,9 @@ static int portable_matmul(uint32_t type, int64_t n, const uint8_t *w, size_t ws
 #undef KTARGET
 #undef DP
 
-#define KFN(name) name##_vnni
-#define KTARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
-#define DP(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
-#include "quant_simd_body.h"
-#undef KFN
-#undef KTARGET
-#undef DP
-
 int whet_quant_best_level(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma"))
         return WHET_QUANT_AVX512VNNI;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
@@ -223,13 +219,13 @@ int whet_quant_best_level(void) { return WHET_QUANT_PORTABLE; }
 #endif
 
 int whet_quant_matmul(uint32_t type, int level, int64_t n, const void *w, size_t w_stride, int64_t nrows,
-                      const void *act, size_t act_stride, int64_t ntok, float *y, size_t y_stride) {
+                      const void *act, int64_t ntok, float *y, size_t y_stride) {
 #if defined(__x86_64__)
     if (level >= WHET_QUANT_AVX512VNNI)
-        return simd_matmul_vnni(type, n, (const uint8_t *)w, w_stride, nrows, act, act_stride, ntok, y, y_stride);
+        return whet_quant_matmul_vnni512(type, n, (const uint8_t *)w, w_stride, nrows, act, ntok, y, y_stride);
     if (level == WHET_QUANT_AVX2)
-        return simd_matmul_avx2(type, n, (const uint8_t *)w, w_stride, nrows, act, act_stride, ntok, y, y_stride);
+        return simd_matmul_avx2(type, n, (const uint8_t *)w, w_stride, nrows, act, whet_q8_row_bytes(n), ntok, y, y_stride);
 #endif
     (void)level;
-    return portable_matmul(type, n, (const uint8_t *)w, w_stride, nrows, act, act_stride, ntok, y, y_stride);
+    return portable_matmul(type, n, (const uint8_t *)w, w_stride, nrows, act, whet_q8_row_bytes(n), ntok, y, y_stride);
 }

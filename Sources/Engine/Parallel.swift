@@ -16,17 +16,21 @@ public enum Parallel {
 
     /// Calls `body(range)` on disjoint sub-ranges of `0..<count`, in parallel when worth it.
     /// `minimumPerLane` keeps tiny jobs on the calling thread where dispatch would cost more.
+    /// `piecesPerLane` > 1 cuts the work finer than one piece per lane, so a lane whose core is
+    /// busy with another process leaves its remaining pieces to the others (pieces are claimed).
     public static func forRanges(_ count: Int, lanes: Int = Parallel.defaultLanes, minimumPerLane: Int = 1,
-                                 _ body: (Range<Int>) -> Void) {
+                                 piecesPerLane: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let usable = max(1, min(lanes, count / max(1, minimumPerLane)))
+        let most = count / max(1, minimumPerLane)
+        let usable = max(1, min(lanes, most))
         if usable == 1 {
             body(0..<count)
             return
         }
-        let chunk = (count + usable - 1) / usable
-        WorkerPool.shared.run(lanes: usable) { lane in
-            let start = lane * chunk
+        let pieces = max(usable, min(usable * max(1, piecesPerLane), most))
+        let chunk = (count + pieces - 1) / pieces
+        WorkerPool.shared.run(lanes: pieces) { piece in
+            let start = piece * chunk
             let end = min(count, start + chunk)
             if start < end { body(start..<end) }
         }
@@ -40,7 +44,11 @@ public struct UncheckedSendableBox<Value>: @unchecked Sendable {
 }
 
 enum ProcessInfoCores {
-    static var active: Int {
+    /// Read once: sysconf(_SC_NPROCESSORS_ONLN) opens and parses a sysfs file on every call, and
+    /// `Parallel.defaultLanes` is asked for it on every parallel kernel call.
+    static let active: Int = measure()
+
+    private static func measure() -> Int {
         #if canImport(Foundation)
         return max(1, sysconfActive())
         #else

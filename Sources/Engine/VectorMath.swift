@@ -7,7 +7,11 @@ public extension Kernels {
     @inline(__always)
     static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let v = x.clamped(lowerBound: SIMD16(repeating: -87.0), upperBound: SIMD16(repeating: 88.0))
-        let n = (v * 1.442_695_04).rounded(.toNearestOrEven)
+        // Adding 1.5·2^23 rounds to the nearest integer (ties to even) in the low mantissa bits, so
+        // n and its Int32 bits come out of plain vector arithmetic (the generic Float→Int32 SIMD
+        // conversion is scalar, lane by lane). Exact for |x| < 2^22, which the clamp guarantees.
+        let shifted = v * 1.442_695_04 + 12_582_912.0
+        let n = shifted - 12_582_912.0
         var r = v - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
         var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
@@ -17,7 +21,7 @@ public extension Kernels {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         p = p * (r * r) + r + 1
-        let exponent = (SIMD16<Int32>(n, rounding: .toNearestOrEven) &+ 127) &<< 23
+        let exponent = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(exponent, to: SIMD16<Float>.self)
     }
 
@@ -72,7 +76,8 @@ public extension Kernels {
         var i = 0
         while i + 16 <= n {
             var acc = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
-            acc.addProduct(va, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
+            // Not addProduct: without FMA in the baseline x86-64 target it becomes 16 calls to fmaf.
+            acc += va * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
             UnsafeMutableRawPointer(y + i).storeBytes(of: acc, as: SIMD16<Float>.self)
             i += 16
         }

@@ -35,7 +35,10 @@ import TestSupport
                 let ours = logits.indices.max { logits[$0] < logits[$1] } ?? 0
                 if ours != Int(want) {
                     let gap = logits[ours] - logits[Int(want)]
-                    #expect(gap < 0.3, "\(prompt.debugDescription) step \(step): ours \(ours) leads llama.cpp's \(want) by \(gap)")
+                    // Measured (docs/gemma3.md): divergences at steps 3, 8 and 11 where our top logit leads
+                    // llama.cpp's token by 0.17, 0.12 and 0.25; fp16-level roundings llama.cpp does and we
+                    // do not move these logits by up to ~0.5, so such gaps are noise, not a wrong graph.
+                    #expect(gap < 0.26, "\(prompt.debugDescription) step \(step): ours \(ours) leads llama.cpp's \(want) by \(gap)")
                     #expect(step >= 3, "\(prompt.debugDescription) diverges at step \(step)")
                     break
                 }

@@ -147,7 +147,7 @@ private struct TinyGemma {
     }
 }
 
-private func maxDifference(_ a: UnsafeBufferPointer<Float>, _ b: [Double]) -> Double {
+private func maxDifference<C: Collection>(_ a: C, _ b: [Double]) -> Double where C.Element == Float {
     zip(a, b).map { abs(Double($0) - $1) }.max() ?? .infinity
 }
 
@@ -170,7 +170,7 @@ private func maxDifference(_ a: UnsafeBufferPointer<Float>, _ b: [Double]) -> Do
         let tiny = TinyGemma()
         let model = try Gemma3Model(path: tiny.write(tiny.writer()).path)
         let reference = tiny.referenceLogits(tokens)
-        let session = model.makeSession()
+        let session = model.makeSession(rounding: .fp32)
         var seen: [Int] = []
         try session.evaluateAll(tokens) { row, logits in
             seen.append(row)
@@ -184,20 +184,71 @@ private func maxDifference(_ a: UnsafeBufferPointer<Float>, _ b: [Double]) -> Do
         let tiny = TinyGemma()
         let model = try Gemma3Model(path: tiny.write(tiny.writer()).path)
         let reference = tiny.referenceLogits(tokens)
-        let stepwise = model.makeSession()
+        let stepwise = model.makeSession(rounding: .fp32)
         for (i, t) in tokens.enumerated() {
             let logits = try stepwise.evaluate([t])
             #expect(maxDifference(logits, reference[i]) < tolerance, "step \(i)")
         }
-        let split = model.makeSession(maximumBatchSize: 3)
+        let split = model.makeSession(maximumBatchSize: 3, rounding: .fp32)
         let last = try split.evaluate(tokens)
         #expect(maxDifference(last, reference[tokens.count - 1]) < tolerance)
         var rows = 0
-        try model.makeSession(maximumBatchSize: 5).evaluateAll(tokens, from: 6) { row, logits in
+        try model.makeSession(maximumBatchSize: 5, rounding: .fp32).evaluateAll(tokens, from: 6) { row, logits in
             rows += 1
             #expect(maxDifference(logits, reference[row]) < tolerance, "row \(row)")
         }
         #expect(rows == tokens.count - 6)
+    }
+
+    @Test func logitsStayValidAfterLaterSteps() throws {
+        let tiny = TinyGemma()
+        let model = try Gemma3Model(path: tiny.write(tiny.writer()).path)
+        let reference = tiny.referenceLogits(tokens)
+        let session = model.makeSession(rounding: .fp32)
+        var held: [Logits] = []
+        for t in tokens { held.append(try session.evaluate(token: t)) }
+        // Every step's logits, read only after all later steps ran, are still that step's.
+        for (i, logits) in held.enumerated() {
+            #expect(logits.count == TinyGemma.vocab)
+            #expect(maxDifference(logits, reference[i]) < tolerance, "step \(i)")
+        }
+    }
+
+    /// With one token per batch a sliding-window layer keeps a ring of window + 1 = 5 positions,
+    /// which wraps twice over 13 tokens; logits still match, and truncation is exact while the
+    /// ring holds the window before the new end and empties the cache beyond that.
+    @Test func slidingWindowRingKeepsOnlyTheWindow() throws {
+        let tiny = TinyGemma()
+        let model = try Gemma3Model(path: tiny.write(tiny.writer()).path)
+        let hp = model.hyperparameters
+        let reference = tiny.referenceLogits(tokens)
+        let session = model.makeSession(contextLength: TinyGemma.context, maximumBatchSize: 1, rounding: .fp32)
+        for (i, t) in tokens.enumerated() {
+            let logits = try session.evaluate(token: t)
+            #expect(maxDifference(logits, reference[i]) < tolerance, "step \(i)")
+        }
+        let ring = TinyGemma.window + 1
+        #expect(session.cacheBytes == (TinyGemma.context + 2 * ring) * (hp.keyWidth + hp.valueWidth) * 4)
+        // Positions 8..<13 are in the rings: going back to 12 needs 9..<12.
+        #expect(session.truncate(to: 12) == 12)
+        #expect(maxDifference(try session.evaluate(token: tokens[12]), reference[12]) < tolerance)
+        // Going back to 3 would need positions 0..<3, long overwritten: the cache empties.
+        #expect(session.truncate(to: 3) == 0)
+        #expect(session.count == 0)
+        let again = try session.evaluate(Array(tokens.prefix(4)))
+        #expect(maxDifference(again, reference[3]) < tolerance)
+    }
+
+    /// llama.cpp rounding (fp16 KV cache and queries, fp16 GELU table) moves the logits a little
+    /// and only a little away from the fp64 reference.
+    @Test func llamaCppRoundingStaysCloseToTheReference() throws {
+        let tiny = TinyGemma()
+        let model = try Gemma3Model(path: tiny.write(tiny.writer()).path)
+        let reference = tiny.referenceLogits(tokens)
+        let rounded = Array(try model.makeSession(rounding: .llamaCpp).evaluate(tokens))
+        let exact = Array(try model.makeSession(rounding: .fp32).evaluate(tokens))
+        #expect(rounded != exact)
+        #expect(maxDifference(rounded, reference[tokens.count - 1]) < 0.05)
     }
 
     @Test func truncateReusesThePrefix() throws {
@@ -205,7 +256,7 @@ private func maxDifference(_ a: UnsafeBufferPointer<Float>, _ b: [Double]) -> Do
         let model = try Gemma3Model(path: tiny.write(tiny.writer()).path)
         let other: [Int32] = [3, 3, 9, 1]
         let reference = tiny.referenceLogits(Array(tokens.prefix(7)) + other)
-        let session = model.makeSession()
+        let session = model.makeSession(rounding: .fp32)
         _ = try session.evaluate(tokens)
         #expect(session.truncate(to: 7) == 7)
         let logits = try session.evaluate(other)
@@ -216,7 +267,7 @@ private func maxDifference(_ a: UnsafeBufferPointer<Float>, _ b: [Double]) -> Do
     @Test func badInputsAreTypedErrors() throws {
         let tiny = TinyGemma()
         let model = try Gemma3Model(path: tiny.write(tiny.writer()).path)
-        let session = model.makeSession(contextLength: 8)
+        let session = model.makeSession(contextLength: 8, rounding: .fp32)
         #expect(throws: ModelError.tokenOutOfRange(token: 40, vocabularySize: 40)) { try session.evaluate([1, 40]) }
         #expect(throws: ModelError.contextFull(needed: 9, limit: 8)) { try session.evaluate(Array(repeating: 1, count: 9)) }
         #expect(throws: ModelError.emptyInput) { try session.evaluate([]) }

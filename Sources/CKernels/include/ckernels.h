@@ -21,6 +21,14 @@ uint16_t whet_fp32_to_bf16(float f);
 void whet_bf16_to_fp32_row(const uint16_t *src, float *dst, size_t n);
 void whet_fp32_to_bf16_row(const float *src, uint16_t *dst, size_t n);
 
+/// x[i] = fp32(fp16(x[i])) in place (round to nearest even): what storing into an fp16 tensor and
+/// reading back does (llama.cpp's fp16 KV cache).
+void whet_round_to_fp16_row(float *x, size_t n);
+/// out[i] = gelu_tanh(gate[i]) · up[i] through ggml's fp16 GELU table: for -10 < x < 10 the input is
+/// rounded to fp16 and the table holds fp16(gelu_tanh(x)); x ≤ -10 gives 0, x ≥ 10 gives x.
+/// `out` may alias `gate`.
+void whet_gelu_fp16_table_product(const float *gate, const float *up, float *out, size_t n);
+
 /// A hint to the CPU inside spin-wait loops (PAUSE on x86, YIELD on ARM).
 static inline void whet_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

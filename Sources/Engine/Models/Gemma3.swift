@@ -100,9 +100,12 @@ public final class Gemma3Model: @unchecked Sendable {
 
     /// A new conversation with an empty cache of at most `contextLength` positions
     /// (default: the model's context length; memory grows only as positions are used).
-    public func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256) -> Gemma3Session {
+    /// `rounding`: `.fp32` (default) keeps the KV cache, queries and GELU in fp32; `.llamaCpp`
+    /// rounds them through fp16 as llama.cpp does.
+    public func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256,
+                            rounding: Gemma3Rounding = .fp32) -> Gemma3Session {
         Gemma3Session(model: self, contextLength: min(contextLength ?? hyperparameters.contextLength,
                                                       hyperparameters.contextLength),
-                      maximumBatchSize: maximumBatchSize)
+                      maximumBatchSize: maximumBatchSize, rounding: rounding)
     }
 }

@@ -1,19 +1,38 @@
 import CBLAS
+import CKernels
 import Foundation
+
+/// What a session rounds to fp16 besides the 8-bit activations of every quantized product (which
+/// always follow llama.cpp, see docs/quantization.md).
+public enum Gemma3Rounding: String, Sendable, CaseIterable {
+    /// Keys, values, queries and GELU in fp32 (the default).
+    case fp32
+    /// Some of llama.cpp's CPU-backend roundings: keys and values rounded to fp16 when cached (its
+    /// fp16 KV cache), queries rounded to fp16 (its attention converts Q to the cache type), GELU
+    /// through ggml's fp16 table. Not its fp16 accumulation inside flash attention, so this is not
+    /// bit-for-bit llama.cpp: on the real model it moves the top logits by up to ~0.5 and does not
+    /// bring them closer to llama.cpp's on average (docs/gemma3.md, "Agreement with llama.cpp").
+    case llamaCpp = "llama.cpp"
+}
 
 /// One conversation with a `Gemma3Model`: the key/value cache and every scratch buffer.
 ///
 /// Buffers are allocated when the session is made (sized for `maximumBatchSize` tokens) and
 /// when the cache grows (capacity doubles up to `contextLength`); evaluating tokens allocates
-/// nothing. The cache keeps every position of every layer in fp32, sliding-window layers
-/// included, so `truncate(to:)` can roll back to any earlier length. A session is used from one
-/// thread at a time.
+/// nothing. Keys and values are fp32. Global layers keep every position; sliding-window layers keep
+/// a ring of `slidingWindow + maximumBatchSize` positions (position p in slot p mod ring length),
+/// enough for a full batch whose first query still sees its whole window, so their memory stays
+/// bounded on long contexts. `truncate(to:)` therefore rolls back exactly as long as the rings still
+/// hold the window before the new end (up to `maximumBatchSize` positions back once a ring has
+/// wrapped); further back it empties the cache and says so. A session is used from one thread at
+/// a time.
 public final class Gemma3Session: @unchecked Sendable {
     public let model: Gemma3Model
     /// Most positions this session can hold.
     public let contextLength: Int
     /// Most tokens run through the layers at once; longer inputs are split.
     public let maximumBatchSize: Int
+    public let rounding: Gemma3Rounding
     /// Positions in the cache.
     public private(set) var count = 0
 
@@ -21,6 +40,12 @@ public final class Gemma3Session: @unchecked Sendable {
     private var capacity = 0
     private var keyCache: [UnsafeMutablePointer<Float>]
     private var valueCache: [UnsafeMutablePointer<Float>]
+    /// Slots allocated per layer (≤ `capacity`; ≤ `ringLength` in sliding-window layers).
+    private var layerSlots: [Int]
+    /// Slots of a sliding-window layer's ring.
+    private let ringLength: Int
+    /// Positions `ringFloor ..< count` are intact in every ring (older ones may be overwritten).
+    private var ringFloor = 0
     /// Attention scores, `headCount` regions of `queryBlock × capacity`.
     private var scores: UnsafeMutablePointer<Float>
 
@@ -33,15 +58,19 @@ public final class Gemma3Session: @unchecked Sendable {
     private let up: UnsafeMutablePointer<Float>
     /// cos / sin of every rotary pair for the batch's positions: local base, then global base.
     private let ropeTables: UnsafeMutablePointer<Float>
-    private let lastLogits: UnsafeMutablePointer<Float>
+    /// Two logits buffers: `evaluate` writes into one the caller no longer holds, so a decode loop
+    /// that keeps the previous step's `Logits` while asking for the next allocates nothing.
+    private var logitsBuffer: LogitsStorage
+    private var spareLogitsBuffer: LogitsStorage
     /// Logits of several rows at once, for `evaluateAll` (allocated on first use).
     private var blockLogits: UnsafeMutablePointer<Float>?
     private static let logitBlockRows = 16
     /// Query rows per attention score matrix in prompt processing.
     private static let queryBlock = 64
 
-    init(model: Gemma3Model, contextLength: Int, maximumBatchSize: Int) {
+    init(model: Gemma3Model, contextLength: Int, maximumBatchSize: Int, rounding: Gemma3Rounding = .fp32) {
         self.model = model
+        self.rounding = rounding
         hp = model.hyperparameters
         self.contextLength = max(1, contextLength)
         self.maximumBatchSize = max(1, min(maximumBatchSize, self.contextLength))
@@ -59,14 +88,21 @@ public final class Gemma3Session: @unchecked Sendable {
         gate = buffer(b * hp.feedForwardLength)
         up = buffer(b * hp.feedForwardLength)
         ropeTables = buffer(4 * b * (hp.keyLength / 2))
-        lastLogits = buffer(hp.vocabularySize)
+        logitsBuffer = LogitsStorage(count: hp.vocabularySize)
+        spareLogitsBuffer = LogitsStorage(count: hp.vocabularySize)
         keyCache = []
         valueCache = []
+        layerSlots = []
+        let parameters = model.hyperparameters
+        let hasRings = (0..<parameters.layerCount).contains { parameters.usesSlidingWindow(layer: $0) }
+        // Without sliding-window layers nothing wraps: a ring as long as the context never does.
+        let context = max(1, contextLength)
+        ringLength = hasRings ? min(context, parameters.slidingWindow + b) : context
         scores = buffer(1)
     }
 
     deinit {
-        for p in [hidden, normed, query, attention, projected, gate, up, ropeTables, lastLogits, scores] {
+        for p in [hidden, normed, query, attention, projected, gate, up, ropeTables, scores] {
             p.deallocate()
         }
         blockLogits?.deallocate()
@@ -77,50 +113,88 @@ public final class Gemma3Session: @unchecked Sendable {
     public var vocabularySize: Int { hp.vocabularySize }
 
     /// Bytes held by the key/value cache now.
-    public var cacheBytes: Int { capacity * (hp.keyWidth + hp.valueWidth) * hp.layerCount * MemoryLayout<Float>.size }
+    public var cacheBytes: Int { layerSlots.reduce(0, +) * (hp.keyWidth + hp.valueWidth) * MemoryLayout<Float>.size }
 
     /// Keeps the first `length` positions (a prefix shared with the next prompt) and drops the rest.
     /// Returns the number of positions now cached.
     @discardableResult
     public func truncate(to length: Int) -> Int {
-        count = max(0, min(count, length))
+        let target = max(0, min(count, length))
+        // The next query (at `target`) needs positions target - window + 1 ..< target in the rings.
+        if max(0, target - hp.slidingWindow + 1) >= ringFloor {
+            count = target
+        } else {
+            count = 0
+            ringFloor = 0
+        }
         return count
     }
 
-    public func reset() { count = 0 }
+    public func reset() {
+        count = 0
+        ringFloor = 0
+    }
 
-    /// Runs `tokens` after the cached positions and returns the logits of the last one
-    /// (valid until the next call on this session).
-    public func evaluate(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+    /// Slot of `position` in a layer's key/value buffers.
+    @inline(__always)
+    private func slot(_ position: Int, sliding: Bool) -> Int { sliding ? position % ringLength : position }
+
+    /// Splits positions `start ..< start + length` into runs of consecutive slots (at most two:
+    /// a ring wraps once), without allocating.
+    @inline(__always)
+    private func slotRuns(_ start: Int, _ length: Int, sliding: Bool) -> SlotRuns {
+        let first = slot(start, sliding: sliding)
+        guard sliding, first + length > ringLength else { return SlotRuns(SlotRun(offset: 0, length: length, slot: first), nil) }
+        let head = ringLength - first
+        return SlotRuns(SlotRun(offset: 0, length: head, slot: first), SlotRun(offset: head, length: length - head, slot: 0))
+    }
+
+    /// Runs `tokens` after the cached positions and returns the logits of the last one. The
+    /// result owns its values: later calls on the session never change it.
+    public func evaluate(_ tokens: [Int32]) throws -> Logits {
         try tokens.withUnsafeBufferPointer { try evaluate($0) }
     }
 
     /// One decode step without building an array.
-    public func evaluate(token: Int32) throws -> UnsafeBufferPointer<Float> {
+    public func evaluate(token: Int32) throws -> Logits {
         try withUnsafePointer(to: token) { try evaluate(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 
-    public func evaluate(_ all: UnsafeBufferPointer<Int32>) throws -> UnsafeBufferPointer<Float> {
+    public func evaluate(_ all: UnsafeBufferPointer<Int32>) throws -> Logits {
         guard !all.isEmpty else { throw ModelError.emptyInput }
         try check(all)
-        var start = 0
-        while start < all.count {
-            let n = min(maximumBatchSize, all.count - start)
-            let isFinal = start + n == all.count
-            runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: isFinal ? n - 1 : n)
-            start += n
+        let out = writableLogits()
+        BLASThreads.singleThreaded {
+            var start = 0
+            while start < all.count {
+                let n = min(maximumBatchSize, all.count - start)
+                let isFinal = start + n == all.count
+                runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: isFinal ? n - 1 : n)
+                start += n
+            }
+            let last = (all.count - 1) % maximumBatchSize
+            logits(rows: last..<(last + 1), into: out.pointer)
         }
-        let last = (all.count - 1) % maximumBatchSize
-        logits(rows: last..<(last + 1), into: lastLogits)
-        return UnsafeBufferPointer(start: lastLogits, count: hp.vocabularySize)
+        return Logits(storage: out)
+    }
+
+    /// A logits buffer no `Logits` value refers to any more (a new one when the caller holds both).
+    private func writableLogits() -> LogitsStorage {
+        if isKnownUniquelyReferenced(&logitsBuffer) { return logitsBuffer }
+        swap(&logitsBuffer, &spareLogitsBuffer)
+        if isKnownUniquelyReferenced(&logitsBuffer) { return logitsBuffer }
+        logitsBuffer = LogitsStorage(count: hp.vocabularySize)
+        return logitsBuffer
     }
 
     /// `CausalLanguageModel`-style entry: `position` must equal the cached count.
     public func forward(tokens: [Int32], startingAt position: Int, logits: UnsafeMutableBufferPointer<Float>) throws {
         guard position == count else { throw ModelError.positionMismatch(expected: count, given: position) }
         let result = try evaluate(tokens)
-        guard let dst = logits.baseAddress, let src = result.baseAddress else { return }
-        dst.update(from: src, count: min(logits.count, result.count))
+        result.withUnsafeBufferPointer { src in
+            guard let dst = logits.baseAddress, let src = src.baseAddress else { return }
+            dst.update(from: src, count: min(logits.count, result.count))
+        }
     }
 
     /// Runs `tokens` after the cached positions and calls `body(i, logits)` with the logits after
@@ -142,7 +216,9 @@ public final class Gemma3Session: @unchecked Sendable {
             while start < all.count {
                 let n = min(maximumBatchSize, all.count - start)
                 var row = min(max(0, firstRow - start), n)
-                runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: row)
+                BLASThreads.singleThreaded {
+                    runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: row)
+                }
                 while row < n {
                     let rows = min(Self.logitBlockRows, n - row)
                     logits(rows: row..<(row + rows), into: block)
@@ -169,22 +245,30 @@ public final class Gemma3Session: @unchecked Sendable {
     private func ensureCapacity(_ needed: Int) {
         guard needed > capacity else { return }
         let newCapacity = min(contextLength, max(needed, capacity * 2, 256))
-        func grow(_ old: UnsafeMutablePointer<Float>?, width: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity * width)
-            if let old {
-                p.update(from: old, count: count * width)
-                old.deallocate()
-            }
+        // A ring smaller than its full length has never wrapped (every position < its slot count),
+        // so copying the first `count` slots keeps every cached position.
+        func grow(_ old: UnsafeMutablePointer<Float>?, oldSlots: Int, slots: Int, width: Int) -> UnsafeMutablePointer<Float> {
+            guard let old else { return UnsafeMutablePointer<Float>.allocate(capacity: slots * width) }
+            guard slots > oldSlots else { return old }
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: slots * width)
+            p.update(from: old, count: min(count, oldSlots) * width)
+            old.deallocate()
             return p
         }
         var keys: [UnsafeMutablePointer<Float>] = []
         var values: [UnsafeMutablePointer<Float>] = []
+        var slots: [Int] = []
         for layer in 0..<hp.layerCount {
-            keys.append(grow(layer < keyCache.count ? keyCache[layer] : nil, width: hp.keyWidth))
-            values.append(grow(layer < valueCache.count ? valueCache[layer] : nil, width: hp.valueWidth))
+            let exists = layer < keyCache.count
+            let oldSlots = exists ? layerSlots[layer] : 0
+            let newSlots = hp.usesSlidingWindow(layer: layer) ? min(newCapacity, ringLength) : newCapacity
+            keys.append(grow(exists ? keyCache[layer] : nil, oldSlots: oldSlots, slots: newSlots, width: hp.keyWidth))
+            values.append(grow(exists ? valueCache[layer] : nil, oldSlots: oldSlots, slots: newSlots, width: hp.valueWidth))
+            slots.append(max(oldSlots, newSlots))
         }
         keyCache = keys
         valueCache = values
+        layerSlots = slots
         scores.deallocate()
         scores = UnsafeMutablePointer<Float>.allocate(capacity: hp.headCount * Self.queryBlock * newCapacity)
         capacity = newCapacity
@@ -223,9 +307,14 @@ public final class Gemma3Session: @unchecked Sendable {
             let r0 = layer == lastLayer ? min(max(0, firstOutput), n) : 0
             let m = n - r0
             let keys = keyCache[layer], values = valueCache[layer]
+            let sliding = block.slidingWindow
             rmsnormRows(hidden, weight: block.attentionNorm, into: normed, rows: n, width: d)
-            block.key.multiply(normed, tokens: n, into: keys + p0 * hp.keyWidth)
-            block.value.multiply(normed, tokens: n, into: values + p0 * hp.valueWidth)
+            let halfCache = rounding == .llamaCpp
+            for run in slotRuns(p0, n, sliding: sliding) {
+                block.key.multiply(normed + run.offset * d, tokens: run.length, into: keys + run.slot * hp.keyWidth)
+                block.value.multiply(normed + run.offset * d, tokens: run.length, into: values + run.slot * hp.valueWidth)
+                if halfCache { whet_round_to_fp16_row(values + run.slot * hp.valueWidth, run.length * hp.valueWidth) }
+            }
             if m > 0 { block.query.multiply(normed + r0 * d, tokens: m, into: query) }
 
             let tables = ropeTables + (block.slidingWindow ? 0 : 2 * tableStride)
@@ -234,9 +323,10 @@ public final class Gemma3Session: @unchecked Sendable {
                 for t in range {
                     let cosines = UnsafePointer(tables + t * half), sines = UnsafePointer(tables + tableStride + t * half)
                     for h in 0..<kvHeads {
-                        let x = keys + ((p0 + t) * kvHeads + h) * dk
+                        let x = keys + (self.slot(p0 + t, sliding: sliding) * kvHeads + h) * dk
                         Kernels.rmsnorm(x, weight: kNorm, eps: eps, output: x, dk)
                         Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                        if halfCache { whet_round_to_fp16_row(x, dk) }
                     }
                     guard t >= r0 else { continue }
                     for h in 0..<heads {
@@ -244,6 +334,7 @@ public final class Gemma3Session: @unchecked Sendable {
                         Kernels.rmsnorm(x, weight: qNorm, eps: eps, output: x, dk)
                         Self.rotate(x, cosines: cosines, sines: sines, half: half)
                         Kernels.scale(x, by: qScale, output: x, dk)
+                        if halfCache { whet_round_to_fp16_row(x, dk) }
                     }
                 }
             }
@@ -260,12 +351,19 @@ public final class Gemma3Session: @unchecked Sendable {
             let ff = hp.feedForwardLength
             let gate = self.gate, up = self.up
             forRows(m, work: ff) { range in
-                for t in range { Kernels.geluTanhProduct(gate: gate + t * ff, up: up + t * ff, output: gate + t * ff, ff) }
+                for t in range {
+                    if halfCache {
+                        whet_gelu_fp16_table_product(gate + t * ff, up + t * ff, gate + t * ff, ff)
+                    } else {
+                        Kernels.geluTanhProduct(gate: gate + t * ff, up: up + t * ff, output: gate + t * ff, ff)
+                    }
+                }
             }
             block.down.multiply(gate, tokens: m, into: projected)
             addNormalized(projected, weight: block.postFeedForwardNorm, into: rows, rows: m, width: d)
         }
         count = p0 + n
+        ringFloor = max(ringFloor, count - ringLength)
     }
 
     /// Final norm of rows `rows` of `hidden` and their logits through the tied embedding.
@@ -326,17 +424,24 @@ public final class Gemma3Session: @unchecked Sendable {
             // One query: dot products and a weighted sum, no GEMM set-up.
             let lo = max(0, p0 - window + 1)
             let keyCount = p0 - lo + 1
+            let runs = slotRuns(lo, keyCount, sliding: slidingWindow)
             Parallel.forRanges(heads, minimumPerLane: keyCount >= 256 ? 1 : heads) { range in
                 for h in range {
                     let g = h / group
                     let q = query + h * dk
                     let s = scores + h * scoreRegion
-                    for j in 0..<keyCount { s[j] = Kernels.dot(q, keys + (lo + j) * keyStride + g * dk, dk) }
+                    for run in runs {
+                        for j in 0..<run.length {
+                            s[run.offset + j] = Kernels.dot(q, keys + (run.slot + j) * keyStride + g * dk, dk)
+                        }
+                    }
                     Kernels.softmaxInPlace(s, keyCount)
                     let out = attention + h * dv
                     out.update(repeating: 0, count: dv)
-                    for j in 0..<keyCount {
-                        Kernels.addScaled(values + (lo + j) * valueStride + g * dv, by: s[j], into: out, dv)
+                    for run in runs {
+                        for j in 0..<run.length {
+                            Kernels.addScaled(values + (run.slot + j) * valueStride + g * dv, by: s[run.offset + j], into: out, dv)
+                        }
                     }
                 }
             }
@@ -354,10 +459,13 @@ public final class Gemma3Session: @unchecked Sendable {
                     let lo = max(0, p0 + t0 - window + 1)
                     let hi = p0 + t1
                     let keyCount = hi - lo
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keyCount), Int32(dk), 1,
-                                query + t0 * queryStride + h * dk, Int32(queryStride),
-                                keys + lo * keyStride + g * dk, Int32(keyStride),
-                                0, s, Int32(keyCount))
+                    let runs = slotRuns(lo, keyCount, sliding: slidingWindow)
+                    for run in runs {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(run.length), Int32(dk), 1,
+                                    query + t0 * queryStride + h * dk, Int32(queryStride),
+                                    keys + run.slot * keyStride + g * dk, Int32(keyStride),
+                                    0, s + run.offset, Int32(keyCount))
+                    }
                     for r in 0..<rows {
                         let position = p0 + t0 + r
                         let first = max(lo, position - window + 1) - lo
@@ -367,10 +475,12 @@ public final class Gemma3Session: @unchecked Sendable {
                         Kernels.softmaxInPlace(row + first, last - first)
                         if last < keyCount { (row + last).update(repeating: 0, count: keyCount - last) }
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dv), Int32(keyCount), 1,
-                                s, Int32(keyCount),
-                                values + lo * valueStride + g * dv, Int32(valueStride),
-                                0, attention + t0 * outStride + h * dv, Int32(outStride))
+                    for (i, run) in runs.enumerated() {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dv), Int32(run.length), 1,
+                                    s + run.offset, Int32(keyCount),
+                                    values + run.slot * valueStride + g * dv, Int32(valueStride),
+                                    i == 0 ? 0 : 1, attention + t0 * outStride + h * dv, Int32(outStride))
+                    }
                 }
             }
         }
@@ -407,7 +517,62 @@ public final class Gemma3Session: @unchecked Sendable {
     }
 }
 
+/// Positions `offset ..< offset + length` (relative to a run's start) live in slots `slot ..< slot + length`.
+struct SlotRun {
+    let offset: Int
+    let length: Int
+    let slot: Int
+}
+
+/// One or two `SlotRun`s.
+struct SlotRuns: Sequence, IteratorProtocol {
+    private let first: SlotRun
+    private let second: SlotRun?
+    private var index = 0
+
+    init(_ first: SlotRun, _ second: SlotRun?) {
+        self.first = first
+        self.second = second
+    }
+
+    mutating func next() -> SlotRun? {
+        defer { index += 1 }
+        return index == 0 ? first : (index == 1 ? second : nil)
+    }
+}
+
+/// The logits of one position (`Gemma3Session.evaluate`): `vocabularySize` values that stay as they
+/// are for as long as this value lives. The session reuses the storage only once no `Logits`
+/// refers to it, so holding one costs nothing and reading it is a plain memory access.
+public struct Logits: RandomAccessCollection, @unchecked Sendable {
+    let storage: LogitsStorage
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { storage.count }
+    public subscript(position: Int) -> Float {
+        precondition(position >= 0 && position < storage.count, "logit index \(position) outside 0..<\(storage.count)")
+        return storage.pointer[position]
+    }
+
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
+    }
+}
+
+final class LogitsStorage: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+}
+
 extension Gemma3Session: CausalLanguageModel {
-    /// The cache keeps every position, so any shorter length can be restored.
+    /// Rolls back exactly while the sliding-window rings still hold the window (see `truncate(to:)`).
     public func truncateCache(to count: Int) -> Int { truncate(to: count) }
 }

@@ -25,7 +25,8 @@ public extension Gemma3Session {
         guard !prompt.isEmpty else { throw ModelError.emptyInput }
         var shared = 0
         while shared < min(cachedTokens.count, count, prompt.count - 1), cachedTokens[shared] == prompt[shared] { shared += 1 }
-        truncate(to: shared)
+        // The cache may keep less than asked (sliding-window layers); recompute from what it kept.
+        shared = truncate(to: shared)
         let promptStart = DispatchTime.now().uptimeNanoseconds
         var logits = try evaluate(Array(prompt[shared...]))
         let promptSeconds = Double(DispatchTime.now().uptimeNanoseconds - promptStart) / 1e9
@@ -35,7 +36,7 @@ public extension Gemma3Session {
         var reason = GreedyContinuation.StopReason.maxTokens
         let start = DispatchTime.now().uptimeNanoseconds
         while generated.count < maxTokens {
-            let next = Int32(Self.argmax(logits))
+            let next = Int32(logits.withUnsafeBufferPointer { Self.argmax($0) })
             if stopTokens.contains(next) { reason = .endOfGeneration; break }
             generated.append(next)
             onToken(next)

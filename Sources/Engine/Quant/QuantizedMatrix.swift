@@ -1,5 +1,6 @@
 import CBLAS
 import CKernels
+import Foundation
 
 /// Why a GGUF tensor cannot be used as a quantized weight matrix.
 public enum QuantizedMatrixError: Error, Equatable, CustomStringConvertible {
@@ -136,23 +137,21 @@ public struct QuantizedMatrix: @unchecked Sendable {
 
     private func multiplyQuantized(_ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>, level: Int32) {
         let rows = rows, cols = cols, rowBytes = rowBytes, typeCode = type.rawValue
-        let actRowBytes = whet_q8_row_bytes(Int64(cols))
-        let activations = UnsafeMutableRawPointer.allocate(byteCount: tokens * actRowBytes, alignment: 64)
-        defer { activations.deallocate() }
-        let xBox = UncheckedSendableBox(x), yBox = UncheckedSendableBox(y), aBox = UncheckedSendableBox(activations)
-        Parallel.forRanges(tokens, minimumPerLane: 16) { range in
-            for t in range {
-                whet_quantize_q8_row(xBox.value + t * cols, aBox.value + t * actRowBytes, Int64(cols))
+        let byteCount = whet_act_bytes(level, Int64(cols), Int64(tokens))
+        ActivationScratch.with(bytes: byteCount) { activations in
+            let xBox = UncheckedSendableBox(x), yBox = UncheckedSendableBox(y), aBox = UncheckedSendableBox(activations)
+            // Rounding a token's activations costs about as much as 16 weight rows of its product.
+            Parallel.forRanges(tokens, minimumPerLane: 16) { range in
+                whet_act_prepare(typeCode, level, xBox.value, Int64(cols), Int64(range.lowerBound), Int64(range.upperBound),
+                                 aBox.value)
             }
-        }
-        let weights = bytes
-        let wBox = UncheckedSendableBox(weights)
-        // About 32 rows of 640 values per lane at least, so tiny projections stay on one thread.
-        let minimumRows = max(8, 20_000 / max(1, cols * tokens))
-        Parallel.forRanges(rows, minimumPerLane: minimumRows) { range in
-            _ = whet_quant_matmul(typeCode, level, Int64(cols), wBox.value + range.lowerBound * rowBytes, rowBytes,
-                                  Int64(range.count), aBox.value, actRowBytes, Int64(tokens),
-                                  yBox.value + range.lowerBound, rows)
+            let wBox = UncheckedSendableBox(bytes)
+            // About 32 rows of 640 values per lane at least, so tiny projections stay on one thread.
+            let minimumRows = max(8, 20_000 / max(1, cols * tokens))
+            Parallel.forRanges(rows, minimumPerLane: minimumRows, piecesPerLane: 4) { range in
+                _ = whet_quant_matmul(typeCode, level, Int64(cols), wBox.value + range.lowerBound * rowBytes, rowBytes,
+                                      Int64(range.count), aBox.value, Int64(tokens), yBox.value + range.lowerBound, rows)
+            }
         }
     }
 
@@ -209,5 +208,28 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 r0 = r1
             }
         }
+    }
+}
+
+/// Reusable buffers for rounded activations, so a matrix product allocates nothing in steady state
+/// (a decode step runs over a hundred products). Buffers are checked out under a lock, so
+/// concurrent sessions each get their own.
+enum ActivationScratch {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var free: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
+
+    static func with<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
+        let needed = max(bytes, 64)
+        lock.lock()
+        var buffer: (pointer: UnsafeMutableRawPointer, bytes: Int)?
+        if let i = free.lastIndex(where: { $0.bytes >= needed }) { buffer = free.remove(at: i) }
+        lock.unlock()
+        let taken = buffer ?? (UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: 64), needed)
+        defer {
+            lock.lock()
+            if free.count < 8 { free.append(taken) } else { taken.pointer.deallocate() }
+            lock.unlock()
+        }
+        return body(taken.pointer)
     }
 }
