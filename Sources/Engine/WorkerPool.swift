@@ -35,7 +35,9 @@ public final class WorkerPool: @unchecked Sendable {
     public init(workers: Int) {
         workerCount = workers
         for index in 0..<workers {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            // The threads keep the pool alive (they never exit): a pool that could be freed while a
+            // worker still spins on its atomics would be a use-after-free. Make few pools.
+            let thread = Thread { self.workerLoop() }
             thread.name = "whet.worker.\(index + 1)"
             thread.stackSize = 1 << 20
             thread.start()
