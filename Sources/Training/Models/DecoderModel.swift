@@ -125,6 +125,14 @@ public final class DecoderModel {
 
     /// Logits `[batch · sequenceLength, vocabulary]` for `tokens` (batch sequences of equal length, concatenated).
     public func logits(_ g: Graph, tokens: [Int], sequenceLength t: Int) throws -> Value {
+        let final = try hiddenStates(g, tokens: tokens, sequenceLength: t)
+        let head = g.parameter(try weight(config.tiedEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"))
+        return try g.matmul(final, head, transposeW: true)
+    }
+
+    /// The final-norm hidden states `[batch · sequenceLength, hidden]` that the LM head (or a reward
+    /// model's scalar head) reads.
+    public func hiddenStates(_ g: Graph, tokens: [Int], sequenceLength t: Int) throws -> Value {
         guard t > 0, !tokens.isEmpty, tokens.count % t == 0 else {
             throw RunError.invalidConfiguration("\(tokens.count) tokens do not split into sequences of \(t)")
         }
@@ -154,9 +162,7 @@ public final class DecoderModel {
                                     activation: c.activation)
             h = try g.add(h, try project(gated, "mlp.down_proj.weight"))
         }
-        let final = try g.rmsnorm(h, weight: g.parameter(try weight("model.norm.weight")), eps: c.normEps)
-        let head = c.tiedEmbeddings ? embed : g.parameter(try weight("lm_head.weight"))
-        return try g.matmul(final, head, transposeW: true)
+        return try g.rmsnorm(h, weight: g.parameter(try weight("model.norm.weight")), eps: c.normEps)
     }
 
     /// Mean next-token cross-entropy: `targets[i]` is the token expected after `tokens[i]`
