@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
         continues from the newest checkpoint with the same settings and repeats the loss curve of an \
         uninterrupted run. Progress and ETA go to stderr; --json prints one summary object.
         """,
-        subcommands: [LoRA.self, QLoRA.self, SFT.self, Pretrain.self]
+        subcommands: [LoRA.self, QLoRA.self, SFT.self, Pretrain.self, DPO.self, Reward.self, RLHF.self]
     )
 }
 

@@ -14,7 +14,7 @@ struct Whet: ParsableCommand {
         version: WhetVersion.string,
         subcommands: [RunsCommand.self, EvalCommand.self, EmbedCommand.self, RagCommand.self, TokenizeCommand.self,
                       ModelsCommand.self, BenchCommand.self, GenerateCommand.self, PerplexityCommand.self, ChatCommand.self,
-                      TrainCommand.self,
+                      TrainCommand.self, ScoreCommand.self,
                       ServeCommand.self, CompareCommand.self, ExportCommand.self]
     )
 

@@ -26,7 +26,7 @@ final class BigramModel: AlignmentModel {
     }
 
     func tokenLogProbs(_ g: Graph, tokens: [Int], targets: [Int], sequenceLength: Int, reference: Bool) throws -> Value {
-        try g.tokenLogProbs(logits: hiddenStates(g, tokens: tokens, sequenceLength: sequenceLength, reference: reference),
+        try g.targetLogProbs(logits: hiddenStates(g, tokens: tokens, sequenceLength: sequenceLength, reference: reference),
                             targets: targets)
     }
 
@@ -74,18 +74,18 @@ private func temporaryFolder() -> URL {
         let logits = Parameter(name: "logits", value: try Tensor(shape: [3, 4], values: [0.3, -1, 2, 0.5, 1, 1, -0.2, 0, -2, 0.7, 0.1, 1.5]))
         let targets = [2, Graph.ignoreIndex, 3]
         let g = Graph(recording: false)
-        let out = g.value(try g.tokenLogProbs(logits: g.parameter(logits), targets: targets)).toArray()
+        let out = g.value(try g.targetLogProbs(logits: g.parameter(logits), targets: targets)).toArray()
         let rows = logits.value.toArray()
         #expect(abs(Double(out[0]) - logSoftmax(Array(rows[0..<4]), 2)) < 1e-6)
         #expect(out[1] == 0)
         #expect(abs(Double(out[2]) - logSoftmax(Array(rows[8..<12]), 3)) < 1e-6)
         let results = try GradientCheck.run(parameters: [logits]) { g in
-            try g.tokenLogProbs(logits: g.parameter(logits), targets: targets)
+            try g.targetLogProbs(logits: g.parameter(logits), targets: targets)
         }
         for r in results { #expect(r.relativeError < 1e-3, "\(r)") }
         let bad = Graph()
         let input = bad.input(logits.value)
-        #expect(throws: TensorError.self) { try bad.tokenLogProbs(logits: input, targets: [0, 9, 1]) }
+        #expect(throws: TensorError.self) { try bad.targetLogProbs(logits: input, targets: [0, 9, 1]) }
     }
 
     @Test func batchMarksOnlyResponseTokens() throws {
@@ -294,5 +294,31 @@ final class AsciiShareReward: RewardFunction {
         #expect(lines.first!.extra["kl"]! < 1e-6) // the first samples come from the reference itself
         for key in ["reward", "reward_std", "kl", "completions/mean_length"] { #expect(lines.last!.extra[key] != nil, "\(key)") }
         #expect(task.lastSamples.count == 12 && task.lastSamples.allSatisfy { !$0.response.isEmpty && $0.response.count <= 9 })
+    }
+}
+
+@Suite struct GemmaAlignmentTests {
+    /// Gemma 3 270M with LoRA: the reference is the same model with the adapters off, so at step 1
+    /// (B = 0) the DPO loss is ln 2 and the rewards 0; two more steps on the same pair open a margin.
+    @Test func dpoOnGemmaStartsAtLn2AndOpensAMargin() throws {
+        guard let url = try TestModels.gemma() else { return }
+        let file = try GGUFFile(path: url.path)
+        let tokenizer = try SentencePieceTokenizer(gguf: file)
+        let format = try ConversationFormat.chat(tokenizer: tokenizer, template: ChatTemplate(.gemma), maxResponseTokens: 24)
+        let data = try Dataset.load(path: repositoryFile("data/samples/preferences.jsonl"))
+        let pair = try format.encode(data.examples[1])
+        let endOfTurn = try tokenizer.encode("<end_of_turn>", addBeginningOfSequence: false, parseSpecialTokens: true).map(Int.init)
+        #expect(endOfTurn.count == 1 && pair.chosen.response.last == endOfTurn.first)
+        let model = try Gemma3AlignmentModel(trainable: Gemma3TrainableModel(model: Gemma3Model(file: file), lora: LoRAConfiguration(rank: 8, alpha: 16, dropout: 0), seed: 1))
+        let task = try DPOTask(model: model, train: [pair],
+                               settings: DPOSettings(beta: 0.1, pairsPerStep: 1, optimization: AlignmentOptimization(schedule: .constant(2e-3))))
+        let first = try task.trainStep(1)
+        #expect(abs(first.loss - log(2)) < 1e-5)
+        #expect(abs(first.extra["rewards/margins"]!) < 1e-6)
+        #expect(first.extra["logps/chosen"]! < 0)
+        _ = try task.trainStep(2)
+        let after = try task.evaluate([pair])
+        #expect(after.metrics["rewards/margins"]! > 0)
+        #expect(after.loss < log(2))
     }
 }

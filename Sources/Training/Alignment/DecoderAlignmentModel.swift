@@ -32,7 +32,7 @@ public final class DecoderAlignmentModel: AlignmentModel {
 
     public func tokenLogProbs(_ g: Graph, tokens: [Int], targets: [Int], sequenceLength: Int, reference: Bool) throws -> Value {
         let logits = try (reference ? self.reference : policy).logits(g, tokens: tokens, sequenceLength: sequenceLength)
-        return try g.tokenLogProbs(logits: logits, targets: targets)
+        return try g.targetLogProbs(logits: logits, targets: targets)
     }
 
     public func makeSamplingModel() throws -> any CausalLanguageModel {
