@@ -42,6 +42,11 @@ public final class Application {
     /// are noticed.
     public var idlePoll = 1.0 / 30
     public let toasts = ToastCenter()
+    /// Called after each frame reaches the terminal with the clock time the oldest input event
+    /// that frame answers was read (nil when the frame answers no input) and the time of the flush:
+    /// their difference is the key-to-screen latency as the application sees it.
+    public var onFrameFlushed: ((_ inputReadAt: Double?, _ flushedAt: Double) -> Void)?
+    private var oldestUnansweredInput: Double?
     /// Seconds on a monotonic clock; tests replace it.
     public var clock: () -> Double = { ProcessInfo.processInfo.systemUptime }
 
@@ -186,6 +191,7 @@ public final class Application {
     /// Routes one input event.
     public func handle(_ event: InputEvent) {
         needsDisplay = true
+        if case .resize = event {} else if oldestUnansweredInput == nil { oldestUnansweredInput = clock() }
         switch event {
         case .resize:
             front = nil
@@ -287,6 +293,8 @@ public final class Application {
         backend.draw(changes)
         backend.setCursor(buffer.cursor)
         backend.flush()
+        if let observer = onFrameFlushed { observer(oldestUnansweredInput, clock()) }
+        oldestUnansweredInput = nil
         lastFrameChanges = changes.count
         front = buffer
         framesDrawn += 1

@@ -7,8 +7,10 @@ struct Whet: ParsableCommand {
         commandName: "whet",
         abstract: "Whetstone: a terminal workbench for the whole life of a generative-AI project.",
         discussion: """
-        Run `whet` with no arguments to open the workbench. Every command takes --json and then
-        prints exactly one JSON object on stdout; progress goes to stderr. Models are found by
+        Run `whet` with no arguments to open the workbench: panes Scope, Models, Prompt, Train,
+        Evaluate, Compare, Deploy (Tab / 1–7 switch, ? lists the keys, : the commands, q quits);
+        --theme, --model, --workspace and --latency-log configure it. Every command takes --json
+        and then prints exactly one JSON object on stdout; progress goes to stderr. Models are found by
         path, or by name in ./models and $WHET_HOME/models (default ~/.local/share/whetstone/models).
         """,
         version: WhetVersion.string,
@@ -18,10 +20,10 @@ struct Whet: ParsableCommand {
                       ServeCommand.self, CompareCommand.self, ExportCommand.self]
     )
 
+    @OptionGroup var workbench: WorkbenchOptions
+
     mutating func run() throws {
-        // The workbench is not built yet: show what the command line offers instead of failing.
-        print(Whet.helpMessage())
-        CommandOutput.progress("whet: the terminal workbench is not available in this build yet; use the commands above.")
+        try reportingErrors { try workbench.openWorkbench() }
     }
 }
 

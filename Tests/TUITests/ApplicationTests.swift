@@ -229,5 +229,21 @@ import TUITesting
         h.advance(by: 0.05)                   // settle() draws; step would too after 1/30 s
         #expect(h.backend.frames.count == frames + 1)
     }
-}
 
+    @Test func frameFlushReportsWhenTheInputItAnswersWasRead() {
+        let editor = TextEditor()
+        let h = ViewHarness(editor, size: Size(width: 20, height: 2))
+        var reports: [(Double?, Double)] = []
+        h.app.onFrameFlushed = { input, flushed in reports.append((input, flushed)) }
+        h.settle()                            // a frame without input
+        #expect(reports.count == 1 && reports[0].0 == nil)
+        h.backend.type("ab")
+        while let e = h.backend.readEvent(timeout: 0) { h.app.handle(e) }
+        h.advance(by: 0.25)                   // the frame that answers both keys is flushed later
+        #expect(reports.count == 2)
+        #expect(reports[1].0 == 1000)         // the first key's read time, not the second's
+        #expect(reports[1].1 == 1000.25)
+        h.settle()
+        #expect(reports.last?.0 == nil)
+    }
+}

@@ -78,6 +78,12 @@ public final class TmuxSession {
         throw Failure(description: "timed out after \(timeout) s waiting for \"\(text)\"; screen was:\n\(screen)")
     }
 
+    /// A tmux format evaluated for the session's pane, e.g. "#{alternate_on}" (terminal modes the
+    /// program left behind).
+    public func display(_ format: String) throws -> String {
+        try Self.tmux(["display-message", "-p", "-t", name, format]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Whether the session (its program) is still running.
     public var isRunning: Bool { (try? Self.tmux(["has-session", "-t", name])) != nil }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TUI
 
 /// Identifies a background job (a generation, a training run, an evaluation).
 public struct JobID: Hashable, Sendable, CustomStringConvertible {
@@ -46,16 +47,17 @@ public final class JobContext: @unchecked Sendable {
     public func post(_ event: WorkbenchEvent) { postHandler(id, event) }
 }
 
-/// Runs engine work off the UI thread and reports through the inbox.
+/// Runs engine work off the UI thread and reports through `inbox`, the TUI kit's `MessageQueue`
+/// that the application drains once a loop turn (`Application.attach`). One queue, one drain point.
 public final class JobRunner: @unchecked Sendable {
-    public let inbox: EventInbox<JobMessage>
+    public let inbox: MessageQueue<JobMessage>
     private let lock = NSLock()
     private var nextID = 1
     private var contexts: [JobID: JobContext] = [:]
     private var kinds: [JobID: JobKind] = [:]
     private let queues: [JobKind: DispatchQueue]
 
-    public init(inbox: EventInbox<JobMessage> = EventInbox()) {
+    public init(inbox: MessageQueue<JobMessage> = MessageQueue()) {
         self.inbox = inbox
         var q: [JobKind: DispatchQueue] = [:]
         for kind in JobKind.allCases {

@@ -63,6 +63,7 @@ public struct ComparePaneState: Sendable, Equatable {
         guard message.job == runningJob else { return }
         switch message.event {
         case let .text(slot, piece) where columns.indices.contains(slot): columns[slot].output += piece
+        case let .generated(slot, piece, _, _) where columns.indices.contains(slot): columns[slot].output += piece
         case let .generationFinished(slot, stats) where columns.indices.contains(slot): columns[slot].stats = stats
         case .jobEnded: runningJob = nil
         default: break

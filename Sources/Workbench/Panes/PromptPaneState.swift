@@ -91,6 +91,11 @@ public struct PromptPaneState: Sendable, Equatable {
     public private(set) var outputSource: (prompt: String, system: String, parameters: GenerationParameters)?
     public var runningJob: JobID?
     public var lastStats: GenerationStats?
+    /// Tokens generated so far by the running (or last) generation, and their rate.
+    public var generatedTokens = 0
+    public var liveTokensPerSecond: Double?
+    /// Prompt tokens the running generation reused from the cache.
+    public var reusedPromptTokens: Int?
     public var promptTokenCount: Int?
     public var contextLength: Int
     /// Re-run automatically when a slider moves (otherwise the output is marked stale).
@@ -102,7 +107,8 @@ public struct PromptPaneState: Sendable, Equatable {
     public static func == (a: PromptPaneState, b: PromptPaneState) -> Bool {
         a.systemPrompt == b.systemPrompt && a.userPrompt == b.userPrompt && a.parameters == b.parameters && a.output == b.output
             && a.runningJob == b.runningJob && a.lastStats == b.lastStats && a.promptTokenCount == b.promptTokenCount
-            && a.contextLength == b.contextLength && a.autoRerun == b.autoRerun && a.error == b.error
+            && a.generatedTokens == b.generatedTokens && a.liveTokensPerSecond == b.liveTokensPerSecond
+            && a.reusedPromptTokens == b.reusedPromptTokens && a.contextLength == b.contextLength && a.autoRerun == b.autoRerun && a.error == b.error
             && a.outputSource?.prompt == b.outputSource?.prompt && a.outputSource?.system == b.outputSource?.system
             && a.outputSource?.parameters == b.outputSource?.parameters
     }
@@ -141,6 +147,9 @@ public struct PromptPaneState: Sendable, Equatable {
         output = ""
         error = nil
         lastStats = nil
+        generatedTokens = 0
+        liveTokensPerSecond = nil
+        reusedPromptTokens = nil
         outputSource = (userPrompt, systemPrompt, parameters)
     }
 
@@ -149,7 +158,17 @@ public struct PromptPaneState: Sendable, Equatable {
         guard message.job == runningJob else { return }
         switch message.event {
         case let .text(_, piece): output += piece
-        case let .generationFinished(_, stats): lastStats = stats
+        case let .generated(_, piece, tokens, seconds):
+            output += piece
+            generatedTokens = tokens
+            if seconds > 0 { liveTokensPerSecond = Double(tokens) / seconds }
+        case let .promptProcessed(_, tokens, reused):
+            promptTokenCount = tokens
+            reusedPromptTokens = reused
+        case let .generationFinished(_, stats):
+            lastStats = stats
+            generatedTokens = stats.generatedTokens
+            liveTokensPerSecond = stats.tokensPerSecond
         case let .jobEnded(_, state):
             runningJob = nil
             if case let .failed(reason) = state { error = reason }
