@@ -10,7 +10,7 @@ import TestSupport
             return
         }
         let whet = try #require(TestModels.whetBinary())
-        let session = try TmuxSession(command: "\(whet.path) --help; sleep 30", width: 100, height: 30)
+        let session = try TmuxSession(command: "\(whet.path) --help; sleep 30", width: 100, height: 80)
         defer { session.close() }
         // Wait for the end of the help text: the screen can be captured while it is still printing.
         let screen = try session.waitFor("--help")

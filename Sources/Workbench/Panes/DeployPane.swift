@@ -23,8 +23,9 @@ public final class DeployPane: Pane {
             [Span("  whet serve --model \(name) --host 127.0.0.1 --port 8080", .accent)],
             [],
             [Span("Export adapters / merged weights", .accent)],
-            [Span("status ", .muted), Span("not available in this build", .warning)],
-            [Span("There is no trainer producing adapters yet (branch `training`), so there is nothing to export.", .body)],
+            [Span("status ", .muted), Span("adapters: from the command line · merged weights: not available", .warning)],
+            [Span("A LoRA run (Train pane, or `whet train lora --out DIR`) saves a PEFT adapter in DIR/adapter and checkpoints; "
+                  + "`whet generate --adapter DIR/adapter` uses it. Merging an adapter into the weights is not available.", .body)],
             [],
             [Span("What works today", .accent)],
             [Span("  whet generate --model \(name) --prompt TEXT      scripted generation (--json)", .body)],

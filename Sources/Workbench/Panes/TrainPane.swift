@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import TUI
 import Training
@@ -5,8 +6,8 @@ import Training
 /// The Train pane: method and data, start / pause / cancel, live loss, validation loss, learning
 /// rate and tokens/s charts fed by `RunEvent`s of a `TrainingRunner` on the training queue.
 ///
-/// Which methods can run depends on the trainers in this build (`TrainerCatalog`); for the others
-/// the pane says plainly that they are not available instead of showing anything made up.
+/// LoRA and QLoRA run Training's `LanguageModelTask` on the active Gemma 3 GGUF model
+/// (`TrainerCatalog`); for the other methods the pane says plainly that they are not available here.
 public final class TrainPane: Pane {
     public private(set) var state = TrainPaneState()
     let method = Choice("method", options: TrainingMethod.allCases.map(\.rawValue), selected: 1)
@@ -16,6 +17,7 @@ public final class TrainPane: Pane {
     let speedChart = LineChart()
     private let statusText = TextBlock()
     private var control: RunControl?
+    private var runFolder: String?
 
     init(shell: WorkbenchShell) {
         super.init(title: "Train", shell: shell)
@@ -51,28 +53,31 @@ public final class TrainPane: Pane {
 
     func start() {
         guard state.runningJob == nil else { shell.app.toast("A run is already going; cancel it first"); return }
+        let chosen = TrainingMethod.allCases[method.selected]
+        if let reason = TrainerCatalog.availability(chosen) {
+            shell.app.present(ModalDialog(title: "Cannot train", message: "\(chosen.rawValue): \(reason)", buttons: ["OK"], tone: .warning))
+            return
+        }
         guard let model = shell.activeModel else { shell.app.toast(WorkbenchError.noModel.description); return }
-        let data = (dataField.text as NSString).expandingTildeInPath
-        do {
-            let task = try TrainerCatalog.makeTask(method: state.method, modelPath: model.path, dataPath: data)
-            let folder = (shell.configuration.workspace ?? FileManager.default.temporaryDirectory)
-                .appendingPathComponent("runs").appendingPathComponent("workbench-\(state.method.rawValue)-\(Int(Date().timeIntervalSince1970))")
-            let control = RunControl()
-            self.control = control
+        let data = (dataField.text.trimmingCharacters(in: .whitespaces) as NSString).expandingTildeInPath
+        guard FileManager.default.fileExists(atPath: data) else { shell.app.toast("No training data at \(data)"); return }
+        let folder = (shell.configuration.workspace ?? FileManager.default.temporaryDirectory)
+            .appendingPathComponent("runs").appendingPathComponent("workbench-\(chosen.rawValue)-\(Int(Date().timeIntervalSince1970))")
+        let control = RunControl()
+        self.control = control
+        state = TrainPaneState()
+        state.method = chosen
+        state.status = .running
+        runFolder = folder.path
+        // Loading the trainable model and tokenizing the data are engine work: all on the training queue.
+        state.runningJob = shell.jobs.start(.training, title: "train \(chosen.rawValue)") { ctx in
+            let task = try TrainerCatalog.makeTask(method: chosen, modelPath: model.path, dataPath: data)
             let runner = TrainingRunner(task: task.value, folder: folder, settings: task.settings, control: control)
-            // The runner is used only on the training queue from here on.
-            let box = UncheckedBox(runner)
-            state = TrainPaneState()
-            state.method = TrainingMethod.allCases[method.selected]
-            state.runningJob = shell.jobs.start(.training, title: "train \(state.method.rawValue)") { ctx in
-                try box.value.run(resume: false) { event in
-                    ctx.post(.training(event))
-                    if ctx.isCancelled { control.cancel() }
-                    return .proceed
-                }
+            try runner.run(resume: false) { event in
+                ctx.post(.training(event))
+                if ctx.isCancelled { control.cancel() }
+                return .proceed
             }
-        } catch {
-            shell.app.present(ModalDialog(title: "Cannot train", message: "\(error)", buttons: ["OK"], tone: .warning))
         }
     }
 
@@ -104,8 +109,10 @@ public final class TrainPane: Pane {
                 lines.append([Span("\(state.method.rawValue.uppercased()): not available in this build", .warning)])
                 lines.append([Span(reason, .muted)])
             } else {
-                lines.append([Span("Ready: Ctrl-R starts \(state.method.rawValue) on the active model.", .body)])
+                lines.append([Span("Ready: ", .success), Span("Ctrl-R trains a LoRA adapter (rank 8, q/k/v/o) on the active model, \(TrainerCatalog.steps) steps, batch 4, lr 2e-4.", .body)])
             }
+        case .running where state.totalSteps == 0:
+            lines.append([Span("loading the model and the data…", .muted)])
         case .running, .paused:
             let pct = String(format: "%.0f%%", state.progress * 100)
             lines.append([Span(state.status == .paused ? "paused " : "running ", state.status == .paused ? .warning : .success),
@@ -118,16 +125,11 @@ public final class TrainPane: Pane {
         case .cancelled: lines.append([Span("cancelled at step \(state.step)", .warning)])
         case let .failed(reason): lines.append([Span("failed: \(reason)", .error)])
         }
+        if let f = runFolder, state.status != .idle { lines.append([Span("run ", .muted), Span(f, .body)]) }
         if let c = state.lastCheckpoint { lines.append([Span("checkpoint ", .muted), Span(c, .body)]) }
         statusText.paragraphs = lines
         super.render(canvas, context)
     }
-}
-
-/// Hands a non-Sendable object to exactly one other queue.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// The trainers this build has, by method. A method without one reports why, so the Train pane can
@@ -148,12 +150,39 @@ public enum TrainerCatalog {
     }
 
     /// Why `method` cannot run in this build, or nil when it can.
+    /// Optimizer steps of a run started from the pane (cancel or pause it any time; a checkpoint is kept).
+    public static let steps = 50
+
+    /// Why `method` cannot run in this build, or nil when it can.
     public static func availability(_ method: TrainingMethod) -> String? {
-        "no \(method.rawValue) trainer for GGUF models is part of this build yet (the Gemma LoRA trainer is being "
-            + "built on branch `training`); Training has the runner, checkpoints and loss functions, not the model trainer."
+        switch method {
+        case .lora, .qlora: nil
+        case .sft: "full fine-tuning runs from the command line (`whet train sft` on a safetensors model folder); the pane trains LoRA adapters on the GGUF model"
+        case .dpo, .reward, .rlhf: "no \(method.rawValue) trainer is in this build yet (Training has its loss functions, not the run); nothing is shown until one lands"
+        }
     }
 
+    /// A LoRA (= QLoRA: the frozen base stays in its GGUF blocks) run on `dataPath` with the
+    /// defaults of `whet train lora`: rank 8, alpha 16, q/k/v/o, batch 4, lr 2e-4, rows of 128 tokens,
+    /// completion-only loss, 10 % held out for validation (every 10 steps). Call it off the UI thread.
     public static func makeTask(method: TrainingMethod, modelPath: String, dataPath: String) throws -> Task {
-        throw Unavailable.method(method, availability(method) ?? "unknown")
+        if let reason = availability(method) { throw Unavailable.method(method, reason) }
+        let file = try GGUFFile(path: modelPath)
+        let gemma = try Gemma3Model(file: file)
+        let tokenizer = try SentencePieceTokenizer(gguf: file)
+        let settings = LanguageModelTrainingSettings()
+        let trainable = try Gemma3TrainableModel(model: gemma, lora: LoRAConfiguration(), seed: settings.seed)
+        let template = try ChatTemplate.resolve("auto", architecture: file.metadata.architecture,
+                                                embeddedTemplate: file.metadata.string("tokenizer.chat_template"))
+        let formatting = SFTFormatting(template: template, completionOnly: true, endOfSequence: Int(tokenizer.eosID))
+        let dataset = try Dataset.load(path: dataPath)
+        try dataset.requireKind([.text, .promptCompletion, .conversation, .instruction])
+        let (train, validation) = dataset.split(validationFraction: 0.1, seed: settings.seed)
+        func rows(_ examples: [DatasetExample]) throws -> [TrainingRow] {
+            SequenceLayout.pad.rows(try examples.map { try formatting.tokenize($0.record, with: tokenizer) }, length: 128,
+                                    padToken: Int(tokenizer.padID ?? 0))
+        }
+        let task = try LanguageModelTask(model: trainable, rows: try rows(train), validationRows: try rows(validation), settings: settings)
+        return Task(value: task, settings: RunSettings(totalSteps: steps, checkpointEvery: 25, validateEvery: 10))
     }
 }
