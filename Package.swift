@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TUI", "TUITesting", "TestSupport"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TUI", "TUITesting", "TestSupport"], exclude: ["Snapshots"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,17 +17,15 @@ public final class DeployPane: Pane {
         let name = model.map { $0.name } ?? "MODEL"
         text.paragraphs = [
             [Span("Serve an OpenAI-compatible API", .accent)],
-            [Span("status ", .muted), Span("not available in this build", .warning)],
-            [Span("The HTTP server (`whet serve`) is being built on branch `serve`; this build has no serve command, so the "
-                  + "workbench cannot start or stop one. When it lands, the command will be:", .body)],
+            [Span("status ", .muted), Span("run it from a shell: the workbench does not start or stop the server yet", .warning)],
             [Span("  whet serve --model \(name) --host 127.0.0.1 --port 8080", .accent)],
+            [Span("  (/v1/chat/completions, /v1/completions, /v1/models; see docs/server.md)", .muted)],
             [],
             [Span("Export adapters / merged weights", .accent)],
-            [Span("status ", .muted), Span("adapters: from the command line · merged weights: not available", .warning)],
-            [Span("A LoRA run (Train pane, or `whet train lora --out DIR`) saves a PEFT adapter in DIR/adapter and checkpoints; "
-                  + "`whet generate --adapter DIR/adapter` uses it. Merging an adapter into the weights is not available.", .body)],
+            [Span("A LoRA run (Train pane, or `whet train lora --out DIR`) saves a PEFT adapter and checkpoints in its run folder; "
+                  + "`whet generate --adapter DIR` uses it and `whet export --merge` writes merged Hugging Face safetensors (docs/server.md).", .body)],
             [],
-            [Span("What works today", .accent)],
+            [Span("What works today from the command line", .accent)],
             [Span("  whet generate --model \(name) --prompt TEXT      scripted generation (--json)", .body)],
             [Span("  whet chat --model \(name)                        an interactive chat in the terminal", .body)],
             [Span("  whet bench --model \(name)                       throughput on this machine", .body)],

@@ -232,7 +232,7 @@ public final class LatencyLog {
     public private(set) var samplesWhileTraining: [Double] = []
 
     init(url: URL, jobs: JobRunner) {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         handle = try? FileHandle(forWritingTo: url)
         self.jobs = jobs
         write("# key-to-screen latency in ms (input read → frame flushed), then the job kinds running")
