@@ -234,7 +234,7 @@ func expectMatchesSnapshot(_ actual: String, _ name: String, sourceLocation: Sou
         // DPO has no trainer in this build: the pane says so.
         d.press(.right); d.press(.right)
         #expect(d.shell.train.state.method == .dpo)
-        #expect(d.text.contains("DPO: not available in this build"))
+        #expect(d.text.contains("DPO: not available in this pane"))
         d.press(.character("r"), .control)
         #expect(d.text.contains("Cannot train"))
         #expect(d.shell.train.state.series.isEmpty)

@@ -106,7 +106,7 @@ public final class TrainPane: Pane {
         switch state.status {
         case .idle:
             if let reason = availability {
-                lines.append([Span("\(state.method.rawValue.uppercased()): not available in this build", .warning)])
+                lines.append([Span("\(state.method.rawValue.uppercased()): not available in this pane", .warning)])
                 lines.append([Span(reason, .muted)])
             } else {
                 lines.append([Span("Ready: ", .success), Span("Ctrl-R trains a LoRA adapter (rank 8, q/k/v/o) on the active model, \(TrainerCatalog.steps) steps, batch 4, lr 2e-4.", .body)])
@@ -158,7 +158,7 @@ public enum TrainerCatalog {
         switch method {
         case .lora, .qlora: nil
         case .sft: "full fine-tuning runs from the command line (`whet train sft` on a safetensors model folder); the pane trains LoRA adapters on the GGUF model"
-        case .dpo, .reward, .rlhf: "no \(method.rawValue) trainer is in this build yet (Training has its loss functions, not the run); nothing is shown until one lands"
+        case .dpo, .reward, .rlhf: "\(method.rawValue) runs from the command line (`whet train \(method.rawValue)`, docs/training.md); the pane does not start it yet"
         }
     }
 
