@@ -14,17 +14,12 @@ struct Whet: ParsableCommand {
         path, or by name in ./models and $WHET_HOME/models (default ~/.local/share/whetstone/models).
         """,
         version: WhetVersion.string,
-        subcommands: [RunsCommand.self, EvalCommand.self, EmbedCommand.self, RagCommand.self, TokenizeCommand.self,
+        subcommands: [WorkbenchCommand.self, RunsCommand.self, EvalCommand.self, EmbedCommand.self, RagCommand.self, TokenizeCommand.self,
                       ModelsCommand.self, BenchCommand.self, GenerateCommand.self, PerplexityCommand.self, ChatCommand.self,
                       TrainCommand.self, ScoreCommand.self,
-                      ServeCommand.self, CompareCommand.self, ExportCommand.self]
+                      ServeCommand.self, CompareCommand.self, ExportCommand.self],
+        defaultSubcommand: WorkbenchCommand.self
     )
-
-    @OptionGroup var workbench: WorkbenchOptions
-
-    mutating func run() throws {
-        try reportingErrors { try workbench.openWorkbench() }
-    }
 }
 
 enum WhetVersion {

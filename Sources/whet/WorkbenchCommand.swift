@@ -38,3 +38,19 @@ struct WorkbenchOptions: ParsableArguments {
         }
     }
 }
+
+/// `whet` with no command (or `whet workbench`): the terminal workbench. It is the default
+/// subcommand rather than options of `whet` itself, so that `--model` or `--workspace` after another
+/// command's name stay that command's options.
+struct WorkbenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "workbench",
+        abstract: "Open the terminal workbench (what `whet` with no command does)."
+    )
+
+    @OptionGroup var options: WorkbenchOptions
+
+    func run() throws {
+        try reportingErrors { try options.openWorkbench() }
+    }
+}

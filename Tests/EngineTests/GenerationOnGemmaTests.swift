@@ -19,6 +19,27 @@ import TestSupport
         return try text.split(separator: "\n").map { try JSONDecoder().decode(GreedyCase.self, from: Data($0.utf8)) }
     }
 
+    /// Temperature 0 through the generator (sampler, stop tokens, streaming decoder) is the greedy
+    /// decoding token for token on every prompt of greedy.jsonl, from an empty cache; and wherever
+    /// greedy decoding reproduces llama.cpp's text, so does the generator.
+    @Test func temperatureZeroEqualsGreedyDecoding() throws {
+        guard let url = try TestModels.gemma() else { return }
+        let loaded = try LoadedTextModel.open(url, contextLength: 128)
+        let session = try Gemma3Model(path: url.path).makeSession(contextLength: 128)
+        var matchedLlamaCpp = 0
+        for c in try Self.greedyCases() {
+            let ids = try loaded.encode(c.prompt)
+            loaded.generator.resetCache()
+            let summary = try loaded.generator.generate(GenerationJob(promptTokens: ids, sampler: SamplerSettings(temperature: 0),
+                                                                      maxTokens: c.max_tokens))
+            session.reset()
+            let greedy = try session.generateGreedy(prompt: ids, maxTokens: c.max_tokens, stopTokens: [1, 106])
+            #expect(summary.tokenIds == greedy.tokenIds, "\(c.prompt.debugDescription)")
+            if summary.text == c.greedy_output { matchedLlamaCpp += 1 }
+        }
+        #expect(matchedLlamaCpp >= 1)
+    }
+
     /// Moving the temperature re-uses the cached prompt: only its last token is processed again.
     @Test func changedTemperatureReusesTheCachedPrompt() throws {
         guard let url = try TestModels.gemma() else { return }

@@ -51,11 +51,14 @@ import TestSupport
         try session.send("Down")
         try session.send("Home")
         try session.waitFor("temperature ●")
-        // Max tokens: down to 0 (shown as 1), then ten steps up (PgUp) → 160, enough to watch it stream.
+        // Max tokens: down to 0 (shown as 1), then twenty steps up (PgUp twice) → 320: on an idle
+        // machine the engine writes ~100 tokens/s, so this leaves seconds to watch it stream.
         try session.send("Down")
         try session.send("Home")
         try session.send("PPage")
-        let sliders = try session.waitFor(" 160│")
+        try session.waitFor(" 160│")
+        try session.send("PPage")
+        let sliders = try session.waitFor(" 320│")
         #expect(sliders.contains("max tokens"))
 
         try session.send("C-r")
@@ -67,13 +70,13 @@ import TestSupport
         var screen = ""
         while Date() < deadline {
             screen = try session.capture()
-            if screen.contains("streaming"), let n = Self.generatedCount(screen), n > 0, n < 160 { sawPartial = true }
+            if screen.contains("streaming"), let n = Self.generatedCount(screen), n > 0, n < 320 { sawPartial = true }
             if !screen.contains("streaming"), Self.generatedCount(screen) ?? 0 > 0 { break }
-            Thread.sleep(forTimeInterval: 0.05)
+            Thread.sleep(forTimeInterval: 0.01)
         }
         #expect(sawPartial, "the token counter moved while the generation streamed; last screen:\n\(screen)")
         let generated = Self.generatedCount(screen) ?? 0
-        #expect(generated > 0 && generated <= 160)
+        #expect(generated > 0 && generated <= 320)
         #expect(screen.contains("tok/s"))
 
         // q (a slider has focus, so it is not typed) quits at once: nothing is running.
