@@ -55,7 +55,9 @@ public enum DPOLoss {
         let n = Double(max(pairs.count, 1))
         var loss = 0.0
         var gc = [Double](), gr = [Double]()
-        var rc = 0.0, rr = 0.0, acc = 0.0, lc = 0.0, lr = 0.0
+        var rc = 0.0, rr = 0.0, lc = 0.0, lr = 0.0
+        // Counted, then divided once, so 24 of 24 prints as 1.0 and not 0.9999999999999996.
+        var wins = 0
         for p in pairs {
             let dc = p.policyChosen - p.referenceChosen
             let dr = p.policyRejected - p.referenceRejected
@@ -76,13 +78,13 @@ public enum DPOLoss {
             }
             rc += beta * dc / n
             rr += beta * dr / n
-            acc += (beta * dc > beta * dr ? 1 : 0) / n
+            if beta * dc > beta * dr { wins += 1 }
             lc += p.policyChosen / n
             lr += p.policyRejected / n
         }
         return Result(loss: loss, gradChosen: gc, gradRejected: gr,
                       metrics: ["rewards/chosen": rc, "rewards/rejected": rr, "rewards/margins": rc - rr,
-                                "rewards/accuracies": acc, "logps/chosen": lc, "logps/rejected": lr])
+                                "rewards/accuracies": Double(wins) / n, "logps/chosen": lc, "logps/rejected": lr])
     }
 }
 
@@ -100,7 +102,8 @@ public enum BradleyTerryLoss {
     public static func compute(chosen: [Double], rejected: [Double]) -> Result {
         precondition(chosen.count == rejected.count, "one reward per side of each pair")
         let n = Double(max(chosen.count, 1))
-        var loss = 0.0, acc = 0.0, margin = 0.0
+        var loss = 0.0, margin = 0.0
+        var wins = 0
         var gc = [Double](), gr = [Double]()
         for (c, r) in zip(chosen, rejected) {
             let m = c - r
@@ -108,10 +111,10 @@ public enum BradleyTerryLoss {
             let g = -sigmoid(-m) / n
             gc.append(g)
             gr.append(-g)
-            acc += (m > 0 ? 1 : 0) / n
+            if m > 0 { wins += 1 }
             margin += m / n
         }
-        return Result(loss: loss, gradChosen: gc, gradRejected: gr, accuracy: acc, meanMargin: margin)
+        return Result(loss: loss, gradChosen: gc, gradRejected: gr, accuracy: Double(wins) / n, meanMargin: margin)
     }
 }
 
