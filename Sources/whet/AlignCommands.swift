@@ -99,51 +99,9 @@ enum AlignDriver {
     /// and the last step's figures.
     static func run(method: String, record: RunRecord, task: any TrainableTask, trainableCount: Int, options: TrainRunOptions,
                     describe: String, headline: [String]) throws -> (RunSummary, StepMetrics?) {
-        if let threads = options.threads {
-            guard threads > 0 else { throw CommandFailure("--threads must be at least 1") }
-            Parallel.limitLanes(to: threads)
-        }
-        let folder = options.outURL
-        let recordURL = folder.appendingPathComponent("run.json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        if options.resume {
-            guard let data = try? Data(contentsOf: recordURL), let saved = try? JSONDecoder().decode(RunRecord.self, from: data) else {
-                throw CommandFailure("\(recordURL.path) is missing; --resume needs a run started by whet train in --out")
-            }
-            guard saved == record else {
-                throw CommandFailure("--resume with different settings than the run in \(folder.path); repeat the original command with --resume")
-            }
-        } else {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try encoder.encode(record).write(to: recordURL, options: .atomic)
-        }
-        let settings = RunSettings(totalSteps: options.steps, checkpointEvery: options.checkpointEvery,
-                                   validateEvery: options.validateEvery, keepCheckpoints: max(1, options.keepCheckpoints))
-        let runner = TrainingRunner(task: task, folder: folder, settings: settings)
-        var last: StepMetrics?
-        let summary = try runner.run(resume: options.resume) { event in
-            switch event {
-            case let .started(first, total, resumed):
-                CommandOutput.progress("\(method): \(resumed ? "resuming at" : "starting") step \(first) of \(total); \(describe), \(trainableCount) trainable parameters")
-            case let .step(m):
-                last = m
-                var line = String(format: "step %d/%d loss %.4f", m.step, m.totalSteps, m.loss)
-                for key in headline { if let v = m.extra[key] { line += String(format: " %@ %.4f", key, v) } }
-                if let v = m.validationLoss { line += String(format: " val %.4f", v) }
-                line += String(format: " lr %.2e gnorm %.2f %.1f tok/s ETA %@", m.learningRate, m.gradNorm, m.tokensPerSecond,
-                               ProgressLine.duration(m.etaSeconds))
-                CommandOutput.progress(line)
-            case let .checkpointSaved(step, _):
-                CommandOutput.progress("checkpoint at step \(step)")
-            case let .failed(step, message):
-                CommandOutput.progress("failed at step \(step): \(message)")
-            default:
-                break
-            }
-            return .proceed
-        }
-        guard let summary else { throw CommandFailure("the run stopped before finishing") }
+        let (summary, last, _) = try TrainRunDriver.execute(method: method, record: record, task: task, options: options,
+                                                            describe: "\(describe), \(trainableCount) trainable parameters",
+                                                            headline: headline)
         return (summary, last)
     }
 

@@ -192,64 +192,17 @@ enum TrainDriver {
     /// Runs the task with a progress line on stderr and writes the summary.
     static func run(method: String, record: RunRecord, task: LanguageModelTask, options: TrainRunOptions,
                     trainRows: Int, validationRows: Int, finish: () throws -> (adapter: String?, model: String?)) throws {
-        if let threads = options.threads {
-            guard threads > 0 else { throw CommandFailure("--threads must be at least 1") }
-            Parallel.limitLanes(to: threads)
-        }
+        let trainable = task.model.trainableParameters.reduce(0) { $0 + $1.value.count }
+        let (summary, last, lastValidation) = try TrainRunDriver.execute(
+            method: method, record: record, task: task, options: options,
+            describe: "\(trainRows) training rows, \(validationRows) validation rows, \(trainable) trainable parameters")
+        let lastThroughput = last?.tokensPerSecond ?? 0
         let folder = options.outURL
-        let recordURL = folder.appendingPathComponent("run.json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        if options.resume {
-            guard let data = try? Data(contentsOf: recordURL), let saved = try? JSONDecoder().decode(RunRecord.self, from: data) else {
-                throw CommandFailure("\(recordURL.path) is missing; --resume needs a run started by whet train in --out")
-            }
-            if saved != record {
-                let changed = Set(saved.arguments.keys).union(record.arguments.keys)
-                    .filter { saved.arguments[$0] != record.arguments[$0] }.sorted()
-                let what = changed.isEmpty ? "the method, model or data" : changed.joined(separator: ", ")
-                throw CommandFailure("--resume with different settings (\(what)) than the run in \(folder.path); repeat the original command with --resume")
-            }
-        } else {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try encoder.encode(record).write(to: recordURL, options: .atomic)
-        }
-        let settings = RunSettings(totalSteps: options.steps, checkpointEvery: options.checkpointEvery,
-                                   validateEvery: options.validateEvery, keepCheckpoints: max(1, options.keepCheckpoints))
-        let runner = TrainingRunner(task: task, folder: folder, settings: settings)
-        let progress = ProgressLine("step")
-        var lastValidation: Double?
-        var lastThroughput = 0.0
-        let summary: RunSummary?
-        do {
-            summary = try runner.run(resume: options.resume) { event in
-                switch event {
-                case let .started(first, total, resumed):
-                    CommandOutput.progress("\(method): \(resumed ? "resuming at" : "starting") step \(first) of \(total); \(trainRows) training rows, \(validationRows) validation rows, \(task.model.trainableParameters.reduce(0) { $0 + $1.value.count }) trainable parameters")
-                case let .step(m):
-                    if let v = m.validationLoss { lastValidation = v }
-                    lastThroughput = m.tokensPerSecond
-                    progress.update(m, validation: lastValidation)
-                case let .checkpointSaved(step, _):
-                    progress.note("checkpoint at step \(step)")
-                case let .failed(step, message):
-                    progress.note("failed at step \(step): \(message)")
-                default:
-                    break
-                }
-                return .proceed
-            }
-        } catch {
-            progress.finish()
-            throw error
-        }
-        progress.finish()
-        guard let summary else { throw CommandFailure("the run stopped before finishing") }
         let outputs = try finish()
         let result = Summary(method: method, out: folder.path, steps: summary.steps, final_loss: summary.finalLoss,
                              best_val_loss: summary.bestValidationLoss, final_val_loss: lastValidation,
                              elapsed_s: summary.elapsedSeconds, tokens_per_second: lastThroughput, resumed: options.resume,
-                             trainable_parameters: task.model.trainableParameters.reduce(0) { $0 + $1.value.count },
+                             trainable_parameters: trainable,
                              train_rows: trainRows, validation_rows: validationRows, adapter: outputs.adapter, model: outputs.model)
         if options.output.json {
             try CommandOutput.printJSON(result)
@@ -265,10 +218,73 @@ enum TrainDriver {
     }
 }
 
+/// The part every `whet train` method shares: --threads, OUT/run.json (written at the start, compared
+/// on --resume so a resumed run cannot silently change its settings), the runner and the progress line.
+enum TrainRunDriver {
+    static func execute(method: String, record: RunRecord, task: any TrainableTask, options: TrainRunOptions,
+                        describe: String, headline: [String] = []) throws -> (RunSummary, StepMetrics?, Double?) {
+        if let threads = options.threads {
+            guard threads > 0 else { throw CommandFailure("--threads must be at least 1") }
+            Parallel.limitLanes(to: threads)
+        }
+        let folder = options.outURL
+        let recordURL = folder.appendingPathComponent("run.json")
+        if options.resume {
+            guard let data = try? Data(contentsOf: recordURL), let saved = try? JSONDecoder().decode(RunRecord.self, from: data) else {
+                throw CommandFailure("\(recordURL.path) is missing; --resume needs a run started by whet train in --out")
+            }
+            if saved != record {
+                let changed = Set(saved.arguments.keys).union(record.arguments.keys)
+                    .filter { saved.arguments[$0] != record.arguments[$0] }.sorted()
+                let what = changed.isEmpty ? "the method, model or data" : changed.joined(separator: ", ")
+                throw CommandFailure("--resume with different settings (\(what)) than the run in \(folder.path); repeat the original command with --resume")
+            }
+        } else {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try encoder.encode(record).write(to: recordURL, options: .atomic)
+        }
+        let settings = RunSettings(totalSteps: options.steps, checkpointEvery: options.checkpointEvery,
+                                   validateEvery: options.validateEvery, keepCheckpoints: max(1, options.keepCheckpoints))
+        let runner = TrainingRunner(task: task, folder: folder, settings: settings)
+        let progress = ProgressLine("step")
+        var lastValidation: Double?
+        var last: StepMetrics?
+        let summary: RunSummary?
+        do {
+            summary = try runner.run(resume: options.resume) { event in
+                switch event {
+                case let .started(first, total, resumed):
+                    CommandOutput.progress("\(method): \(resumed ? "resuming at" : "starting") step \(first) of \(total); \(describe)")
+                case let .step(m):
+                    if let v = m.validationLoss { lastValidation = v }
+                    last = m
+                    progress.update(m, validation: lastValidation, headline: headline)
+                case let .checkpointSaved(step, _):
+                    progress.note("checkpoint at step \(step)")
+                case let .failed(step, message):
+                    progress.note("failed at step \(step): \(message)")
+                default:
+                    break
+                }
+                return .proceed
+            }
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+        guard let summary else { throw CommandFailure("the run stopped before finishing") }
+        return (summary, last, lastValidation)
+    }
+}
+
 extension ProgressLine {
     /// A training step: loss, validation loss, learning rate, gradient norm, tokens/s.
-    func update(_ m: StepMetrics, validation: Double?) {
+    func update(_ m: StepMetrics, validation: Double?, headline: [String] = []) {
         var text = String(format: "loss %.4f", m.loss)
+        for key in headline { if let v = m.extra[key] { text += String(format: " %@ %.4f", key, v) } }
         if let validation { text += String(format: " val %.4f", validation) }
         text += String(format: " lr %.2e gnorm %.2f %.1f tok/s", m.learningRate, m.gradNorm, m.tokensPerSecond)
         draw(m.step, of: m.totalSteps, detail: text, elapsed: m.elapsedSeconds, eta: m.etaSeconds)
