@@ -28,17 +28,12 @@ public final class LoadedTextModel: Sendable {
     /// Opens a GGUF file. `contextLength` caps the cache (default: the model's full context; the
     /// cache grows as it fills). `adapter` is a PEFT LoRA folder merged into the weights at load.
     public static func open(_ url: URL, contextLength: Int? = nil, adapter: URL? = nil) throws -> LoadedTextModel {
-        let file = try GGUFFile(path: url.path)
-        let architecture = file.metadata.architecture ?? "unknown"
-        guard architecture == "gemma3" else {
-            throw GenerationError.modelFailed("\(url.lastPathComponent) is a '\(architecture)' model; text generation supports gemma3 GGUF files so far")
-        }
-        var model = try Gemma3Model(file: file)
-        if let adapter { model = try model.applying(PEFTAdapter.load(from: adapter)) }
+        let model = try Gemma3Model.open(url, adapter: adapter, purpose: "text generation")
+        let file = model.file
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let session = model.makeSession(contextLength: contextLength)
         let generator = TextGenerator(model: session, tokenizer: tokenizer, label: "whetstone.generation.\(url.lastPathComponent)")
-        return LoadedTextModel(url: url, architecture: architecture, embeddedChatTemplate: file.metadata.string("tokenizer.chat_template"),
+        return LoadedTextModel(url: url, architecture: file.metadata.architecture ?? "gemma3", embeddedChatTemplate: file.metadata.string("tokenizer.chat_template"),
                                generator: generator, tokenizer: tokenizer, weights: model)
     }
 

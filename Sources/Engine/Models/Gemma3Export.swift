@@ -95,14 +95,8 @@ public enum ModelExport {
     /// safetensors + config.json into `folder`.
     public static func mergedHuggingFace(model url: URL, adapter: URL?, to folder: URL,
                                          dtype: SafetensorsWriter.DType = .bf16) throws -> HuggingFaceExport {
-        let file = try GGUFFile(path: url.path)
-        let architecture = file.metadata.architecture ?? "unknown"
-        guard architecture == "gemma3" else {
-            throw GenerationError.modelFailed("\(url.lastPathComponent) is a '\(architecture)' model; merged export supports gemma3 GGUF files so far")
-        }
-        var model = try Gemma3Model(file: file)
-        if let adapter { model = try model.applying(PEFTAdapter.load(from: adapter)) }
-        let tokenizer = try SentencePieceTokenizer(gguf: file)
+        let model = try Gemma3Model.open(url, adapter: adapter, purpose: "merged export")
+        let tokenizer = try SentencePieceTokenizer(gguf: model.file)
         return try model.exportHuggingFace(to: folder, dtype: dtype, bos: tokenizer.bosID, eos: tokenizer.eosID,
                                            pad: tokenizer.padID)
     }

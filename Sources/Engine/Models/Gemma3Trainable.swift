@@ -161,6 +161,19 @@ public final class Gemma3TrainableModel: TrainableLanguageModel {
 }
 
 public extension Gemma3Model {
+    /// Opens a `gemma3` GGUF for `purpose` ("text generation", "merged export") with `adapter` (a PEFT
+    /// LoRA folder) merged in when given. Another architecture is refused with a message naming the purpose.
+    static func open(_ url: URL, adapter: URL?, purpose: String) throws -> Gemma3Model {
+        let file = try GGUFFile(path: url.path)
+        let architecture = file.metadata.architecture ?? "unknown"
+        guard architecture == "gemma3" else {
+            throw GenerationError.modelFailed("\(url.lastPathComponent) is a '\(architecture)' model; \(purpose) supports gemma3 GGUF files so far")
+        }
+        let model = try Gemma3Model(file: file)
+        guard let adapter else { return model }
+        return try model.applying(PEFTAdapter.load(from: adapter))
+    }
+
     /// This model with a LoRA adapter merged: each adapted projection becomes an F32 matrix
     /// W + (α/r)·B·A (W dequantized from its blocks once, at load); the other weights stay
     /// quantized and shared. Generation then runs the unchanged `Gemma3Session` code. For Gemma 3
