@@ -132,8 +132,8 @@ private final class CharacterTokenizer: TextTokenizer, @unchecked Sendable {
         #expect(MultipleChoiceScoring.summary(result.outcomes).overall.accuracy == 2.0 / 3.0)
         #expect(seen == [1, 0.5, 2.0 / 3.0])
         // The continuation is the letter after a space, split off the context as the harness does.
-        let pair = try evaluation.encode(context: "Answer: ", continuation: "B", tokenizer: CharacterTokenizer())
-        #expect(pair.continuation == [CharacterTokenizer.id(" "), CharacterTokenizer.id("B")])
+        let pair = try evaluation.encode(context: "Answer: ", continuations: ["B"], tokenizer: CharacterTokenizer())
+        #expect(pair.continuations == [[CharacterTokenizer.id(" "), CharacterTokenizer.id("B")]])
         #expect(pair.context.last == CharacterTokenizer.id(":"))
     }
 
@@ -240,16 +240,15 @@ private final class CharacterTokenizer: TextTokenizer, @unchecked Sendable {
         let evaluation = MultipleChoiceEvaluation(shots: 0, addBeginningOfSequence: loaded.addsBeginningOfSequence)
         let context = "The capital of France is"
         let answers = [" Paris", " a banana split", " Berlin"]
-        let pairs = try answers.map { try evaluation.encode(context: context, continuation: $0, tokenizer: tokenizer) }
-        #expect(pairs.allSatisfy { $0.context == pairs[0].context })
-        let shared = try loaded.generator.scoreContinuations(context: pairs[0].context, continuations: pairs.map(\.continuation))
+        let encoded = try evaluation.encode(context: context, continuations: answers, tokenizer: tokenizer)
+        let shared = try loaded.generator.scoreContinuations(context: encoded.context, continuations: encoded.continuations)
         #expect(shared[0].logLikelihood > shared[2].logLikelihood)
         #expect(shared[2].logLikelihood > shared[1].logLikelihood)
         #expect(shared.allSatisfy { $0.logLikelihood < 0 && $0.logLikelihood.isFinite })
         // Scoring one continuation from an empty cache gives the same number as the shared run,
         // up to float rounding of the batched versus token-by-token paths.
         loaded.generator.resetCache()
-        let cold = try loaded.generator.scoreContinuations(context: pairs[0].context, continuations: [pairs[1].continuation])
+        let cold = try loaded.generator.scoreContinuations(context: encoded.context, continuations: [encoded.continuations[1]])
         #expect(abs(cold[0].logLikelihood - shared[1].logLikelihood) < 0.05,
                 "cold \(cold[0].logLikelihood) vs shared \(shared[1].logLikelihood)")
     }

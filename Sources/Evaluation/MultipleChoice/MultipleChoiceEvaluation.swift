@@ -27,20 +27,25 @@ public struct MultipleChoiceEvaluation: Sendable {
     }
 
     /// The context and continuation token ids of one question, split as the harness's
-    /// `_encode_pair` does: trailing spaces of the context move to the continuation, the
-    /// continuation is what `encode(context + continuation)` adds after `encode(context)`.
-    public func encode(context: String, continuation: String, tokenizer: any TextTokenizer) throws -> (context: [Int32], continuation: [Int32]) {
-        var context = context, continuation = continuation
+    /// `_encode_pair` does: trailing spaces of the context move to every continuation, and a
+    /// continuation is what `encode(context + continuation)` adds after `encode(context)`. The
+    /// context is encoded once: it is the same text, so the same tokens, for every choice.
+    public func encode(context: String, continuations: [String],
+                       tokenizer: any TextTokenizer) throws -> (context: [Int32], continuations: [[Int32]]) {
+        var context = context
         let trailing = context.reversed().prefix { $0 == " " }.count
-        if trailing > 0 {
-            continuation = String(context.suffix(trailing)) + continuation
-            context.removeLast(trailing)
-        }
+        let moved = String(context.suffix(trailing))
+        context.removeLast(trailing)
         let contextTokens = try tokenizer.encode(context, addBeginningOfSequence: addBeginningOfSequence, parseSpecialTokens: false)
-        let whole = try tokenizer.encode(context + continuation, addBeginningOfSequence: addBeginningOfSequence, parseSpecialTokens: false)
-        let continuationTokens = Array(whole.dropFirst(min(contextTokens.count, whole.count)))
-        guard !continuationTokens.isEmpty else {
-            throw GenerationError.invalidConversation("the answer \"\(continuation)\" adds no token after the question")
+        let continuationTokens = try continuations.map { answer -> [Int32] in
+            let continuation = moved + answer
+            let whole = try tokenizer.encode(context + continuation, addBeginningOfSequence: addBeginningOfSequence,
+                                             parseSpecialTokens: false)
+            let tokens = Array(whole.dropFirst(min(contextTokens.count, whole.count)))
+            guard !tokens.isEmpty else {
+                throw GenerationError.invalidConversation("the answer \"\(continuation)\" adds no token after the question")
+            }
+            return tokens
         }
         return (contextTokens, continuationTokens)
     }
@@ -59,25 +64,13 @@ public struct MultipleChoiceEvaluation: Sendable {
             let examples = MultipleChoicePrompt.fewShotExamples(for: q, from: pool, k: shots, poolIsEvaluatedSplit: fewShotPool == nil)
             let contextText = prompt.context(for: q, examples: examples, subject: q.subject)
             let continuations = prompt.continuations(for: q)
-            let pairs = try continuations.map {
-                try encode(context: contextText, continuation: $0, tokenizer: generator.tokenizer)
-            }
-            // Every choice normally shares the context's tokens, so the context runs once. If a
-            // boundary merged differently for one choice, the harness scores that pair on its own
-            // context, and so do we.
-            var logLikelihoods = [Double](repeating: 0, count: pairs.count)
-            guard let sharedContext = pairs.first?.context else {
+            guard !continuations.isEmpty else {
                 throw MultipleChoiceError.malformed(LineProblem(path: "", line: q.line, reason: "the question has no choices"))
             }
-            let shared = pairs.indices.filter { pairs[$0].context == sharedContext }
-            let scores = try generator.scoreContinuations(context: sharedContext,
-                                                          continuations: shared.map { pairs[$0].continuation })
-            for (k, index) in shared.enumerated() { logLikelihoods[index] = scores[k].logLikelihood }
-            for index in pairs.indices where pairs[index].context != sharedContext {
-                let own = try generator.scoreContinuations(context: pairs[index].context,
-                                                           continuations: [pairs[index].continuation])
-                logLikelihoods[index] = own[0].logLikelihood
-            }
+            // One context for all choices: it runs once, and every answer is scored after it.
+            let encoded = try encode(context: contextText, continuations: continuations, tokenizer: generator.tokenizer)
+            let logLikelihoods = try generator.scoreContinuations(context: encoded.context, continuations: encoded.continuations)
+                .map(\.logLikelihood)
             let choiceTexts = continuations.map { String($0.dropFirst()) }
             let outcome = MultipleChoiceScoring.outcome(for: q, logLikelihoods: logLikelihoods, choiceTexts: choiceTexts)
             outcomes.append(outcome)
