@@ -6,45 +6,69 @@ import TestSupport
 /// Greedy continuations and perplexity on the real model against llama.cpp's outputs
 /// (Fixtures/gemma3-greedy.jsonl, Fixtures/gemma3-perplexity.txt; see Fixtures/README.md).
 @Suite(.serialized) struct Gemma3GenerationTests {
-    /// Every prompt of greedy.jsonl: our greedy text equals llama.cpp's, or — run with llama.cpp's
-    /// tokens forced up to the first step where the argmax differs — that step is a near-tie in our
-    /// logits (llama.cpp quantizes activations and keeps an fp16 cache, so close pairs can flip).
+    /// Every prompt of greedy.jsonl against llama.cpp's per-step logits (gemma3-greedy-steps.jsonl,
+    /// made by scripts/make_gemma3_llamacpp_steps.py with the reference build; Fixtures/README.md).
+    /// Run forced along llama.cpp's tokens, our logits of llama.cpp's top-5 tokens stay close to its
+    /// own at every step, and wherever our argmax is not llama.cpp's token, that step is a near-tie
+    /// in llama.cpp's logits and in ours. Why near-ties flip at all, and why the bound is not 0.05:
+    /// docs/gemma3.md ("Numerics against llama.cpp").
     @Test func greedyMatchesLlamaCppExceptAtNearTies() throws {
         guard let url = try TestModels.gemma() else { return }
         let model = try Gemma3Model(path: url.path)
         let tokenizer = try SentencePieceTokenizer(gguf: model.file)
         let session = model.makeSession(contextLength: 128)
-        var exact = 0
-        for case let line in try Gemma3ReferenceTests.jsonLines("gemma3-greedy.jsonl") {
+        let texts = try Gemma3ReferenceTests.jsonLines("gemma3-greedy.jsonl")
+        let runs = try Gemma3ReferenceTests.jsonLines("gemma3-greedy-steps.jsonl")
+        #expect(runs.count == texts.count)
+        var exact = 0, worstDeviation: Float = 0
+        var deviations: [Float] = []
+        for (line, run) in zip(texts, runs) {
             let prompt = try #require(line["prompt"] as? String)
             let maxTokens = try #require(line["max_tokens"] as? Int)
             let expected = try #require(line["greedy_output"] as? String)
+            let reference = try #require(run["generated_ids"] as? [Int]).map(Int32.init)
+            let steps = try #require(run["steps"] as? [[String: Any]])
             let ids = tokenizer.encode(prompt, addBOS: true, parseSpecial: true)
-            if let reference = line["prompt_ids"] as? [Int] { #expect(ids == reference.map(Int32.init)) }
+            #expect(ids == (try #require(run["prompt_ids"] as? [Int])).map(Int32.init))
+            #expect(tokenizer.decode(reference) == expected, "the steps fixture follows greedy.jsonl")
             session.reset()
             let result = try session.generateGreedy(prompt: ids, maxTokens: maxTokens, stopTokens: [1, 106])
-            if tokenizer.decode(result.tokenIds) == expected {
-                exact += 1
-                continue
-            }
-            let forced = (line["generated_ids"] as? [Int]).map { $0.map(Int32.init) }
-                ?? tokenizer.encode(expected, addBOS: false, parseSpecial: false)
+            if result.tokenIds == reference { exact += 1 }
+
             session.reset()
             var logits = Array(try session.evaluate(ids))
-            for (step, want) in forced.enumerated() {
+            var diverged = false
+            for (step, want) in reference.enumerated() {
+                let llama = steps[step]
+                let top = try #require(llama["top"] as? [[Double]])
+                let llamaGap = try #require(llama["gap"] as? Double)
+                #expect(Int32(top[0][0]) == want)
+                var stepDeviation: Float = 0
+                for pair in top {
+                    stepDeviation = max(stepDeviation, abs(logits[Int(pair[0])] - Float(pair[1])))
+                }
+                worstDeviation = max(worstDeviation, stepDeviation)
+                deviations.append(stepDeviation)
                 let ours = logits.indices.max { logits[$0] < logits[$1] } ?? 0
                 if ours != Int(want) {
-                    let gap = logits[ours] - logits[Int(want)]
-                    // Measured (docs/gemma3.md): divergences at steps 3, 8 and 11 where our top logit leads
-                    // llama.cpp's token by 0.17, 0.12 and 0.25; fp16-level roundings llama.cpp does and we
-                    // do not move these logits by up to ~0.5, so such gaps are noise, not a wrong graph.
-                    #expect(gap < 0.26, "\(prompt.debugDescription) step \(step): ours \(ours) leads llama.cpp's \(want) by \(gap)")
-                    #expect(step >= 3, "\(prompt.debugDescription) diverges at step \(step)")
-                    break
+                    let ourLead = logits[ours] - logits[Int(want)]
+                    // Measured: steps 11 and 18 of France (llama.cpp's gap 0.097, 0.193), pancakes 3 (0.020),
+                    // numpy 8 (0.268); our lead 0.25, 0.10, 0.17, 0.12.
+                    #expect(llamaGap < 0.3 && ourLead < 0.26,
+                            "\(prompt.debugDescription) step \(step): llama.cpp's gap \(llamaGap), ours leads by \(ourLead)")
+                    if !diverged { #expect(result.tokenIds[step] == Int32(ours)) }
+                    diverged = true
                 }
                 logits = Array(try session.evaluate(token: want))
             }
+            #expect(diverged == (result.tokenIds != reference))
         }
+        // llama.cpp with flash attention off, forced along the same tokens, is this far from its own
+        // flash-attention run: max 1.61, 90th percentile 0.67 (docs/gemma3.md). Ours measured: 1.58 / 0.68.
+        let sorted = deviations.sorted()
+        #expect(sorted.count == 104)
+        #expect(worstDeviation < 1.7, "largest |ours − llama.cpp| over the top-5 logits of a step: \(worstDeviation)")
+        #expect(sorted[sorted.count * 9 / 10] < 0.75, "90th percentile \(sorted[sorted.count * 9 / 10])")
         #expect(exact >= 1)
     }
 
