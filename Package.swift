@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "TUI"),
         .target(name: "TUICurses", dependencies: ["TUI", "CNCurses"]),
         .target(name: "TUITesting", dependencies: ["TUI"]),
-        .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation", "Workspace"]),
+        .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation", "Workspace", "Retrieval", "Server"]),
         .executableTarget(name: "whet", dependencies: [
             "Engine", "Training", "Evaluation", "Workspace", "Server", "Workbench", "TUI", "TUICurses", "Retrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -21,16 +21,20 @@ public struct OpenAIServer: Sendable {
     public let backend: any InferenceBackend
     public let configuration: ServerConfiguration
     public let queue: FairQueue
+    /// When set: every request is recorded there and the HTTP stack logs there instead of stderr.
+    public let log: ServerLog?
 
-    public init(backend: any InferenceBackend, configuration: ServerConfiguration) {
+    public init(backend: any InferenceBackend, configuration: ServerConfiguration, log: ServerLog? = nil) {
         self.backend = backend
         self.configuration = configuration
+        self.log = log
         queue = FairQueue(limit: configuration.concurrentSessions)
     }
 
     /// The router with every endpoint; `application()` serves it, tests drive it directly.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        if let log { router.add(middleware: RequestLogMiddleware(log: log)) }
         router.add(middleware: APIErrorMiddleware())
         if let key = configuration.apiKey { router.add(middleware: BearerKeyMiddleware(key: key)) }
         router.get("/health") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))) }
@@ -43,9 +47,13 @@ public struct OpenAIServer: Sendable {
     }
 
     /// The HTTP application; `onRunning` gets the bound port (useful with port 0). Logs go to
-    /// stderr so that stdout keeps only what the command prints.
+    /// `log` when set, else to stderr so that stdout keeps only what the command prints.
     public func application(onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        var logger = Logger(label: "whetstone.server", factory: { label in StreamLogHandler.standardError(label: label) })
+        let log = self.log
+        var logger = Logger(label: "whetstone.server", factory: { label in
+            if let log { return ServerLogHandler(log: log) }
+            return StreamLogHandler.standardError(label: label)
+        })
         logger.logLevel = .warning
         return Application(router: router(),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "whetstone"),

@@ -14,14 +14,9 @@ struct RagCommand: ParsableCommand {
 
     struct IndexOptions: ParsableArguments {
         @Option(name: .long, help: "Index folder (default: ./.whet-rag).")
-        var index: String = ".whet-rag"
+        var index: String = Retriever.defaultIndexFolderName
 
         var folder: URL { URL(fileURLWithPath: (index as NSString).expandingTildeInPath, isDirectory: true) }
-    }
-
-    static func embedder(_ model: String) throws -> SentenceTextEmbedder {
-        let url = try ModelLocator.locate(model)
-        return try SentenceTextEmbedder(folder: url)
     }
 
     struct Index: ParsableCommand {
@@ -46,7 +41,7 @@ struct RagCommand: ParsableCommand {
             try reportingErrors {
                 let documents = try DocumentLoader.load(folder: URL(fileURLWithPath: (directory as NSString).expandingTildeInPath))
                 let chunker = try Chunker(maxWords: chunkWords, overlapWords: overlap)
-                let embedder = try RagCommand.embedder(model)
+                let embedder = try SentenceTextEmbedder(named: model)
                 let built = try EmbeddingIndex.build(documents: documents, chunker: chunker, embedder: embedder) { done, total in
                     CommandOutput.progress("embedded \(done)/\(total) chunks")
                 }
@@ -111,9 +106,8 @@ struct RagCommand: ParsableCommand {
             try reportingErrors {
                 guard k > 0 else { throw CommandFailure("-k must be at least 1") }
                 guard maxTokens >= 0 else { throw CommandFailure("--max-tokens must be 0 or more") }
-                let index = try EmbeddingIndex.load(from: indexOptions.folder)
-                let hits = try index.search(question: question, embedder: RagCommand.embedder(model), k: k)
-                let prompt = RAGPromptBuilder.prompt(question: question, hits: hits)
+                let retrieved = try Retriever(indexFolder: indexOptions.folder, embeddingModel: model).retrieve(question, k: k)
+                let (hits, prompt) = (retrieved.hits, retrieved.prompt)
                 if !output.json {
                     for hit in hits { print(String(format: "[%d] %.3f  ", hit.rank, hit.score) + hit.chunk.citation) }
                     if retrieveOnly { print("\n" + prompt) }
@@ -165,9 +159,9 @@ struct RagCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let index = try EmbeddingIndex.load(from: indexOptions.folder)
+                let retriever = try Retriever(indexFolder: indexOptions.folder, embeddingModel: model)
                 let list = try RetrievalQuestion.load(jsonl: URL(fileURLWithPath: questions))
-                let report = try RetrievalReport.evaluate(index: index, embedder: RagCommand.embedder(model), questions: list)
+                let report = try RetrievalReport.evaluate(index: retriever.index, embedder: retriever.embedder, questions: list)
                 if output.json {
                     try CommandOutput.printJSON(report)
                 } else {

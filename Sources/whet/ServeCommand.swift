@@ -53,74 +53,27 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let loaded = try modelOptions.open()
-            let modelID = loaded.url.deletingPathExtension().lastPathComponent
-            var embedder: SentenceEmbedder?
-            var embeddingID = ""
-            let embeddingName = embeddingModel ?? ModelLocator.defaultEmbeddingModelName
-            if embeddingName.lowercased() != "none" {
-                do {
-                    let url = try ModelLocator.locate(embeddingName)
-                    embedder = try SentenceEmbedder(folder: url)
-                    embeddingID = url.lastPathComponent
-                } catch {
-                    // The default is optional; a model the user named is not.
-                    if embeddingModel != nil { throw error }
-                    CommandOutput.progress("whet serve: no embedding model (\(embeddingName) is not installed); /v1/embeddings serves none")
-                }
+            var settings = ServeSettings()
+            settings.host = host
+            settings.port = port
+            settings.apiKey = apiKey ?? ProcessInfo.processInfo.environment["WHET_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            settings.sessions = sessions
+            settings.template = template
+            settings.promptCache = promptCache
+            settings.embeddingModel = embeddingModel
+            let server = try RunningServer.start(textModel: loaded, settings: settings, handleSignals: true) { note in
+                CommandOutput.progress("whet serve: \(note)")
             }
-            let backend = try EngineBackend(textModel: loaded, textModelID: modelID, sessions: sessions, template: template,
-                                            promptCache: promptCache, embedder: embedder, embeddingModelID: embeddingID)
-            var config = ServerConfiguration()
-            config.host = host
-            config.port = port
-            config.concurrentSessions = sessions
-            let key = apiKey ?? ProcessInfo.processInfo.environment["WHET_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-            config.apiKey = key
-            if key == nil, !["127.0.0.1", "localhost", "::1"].contains(host) {
-                CommandOutput.progress("whet serve: warning: listening on \(host) without --api-key; anyone who can reach it can use it")
+            let startup = Startup(url: server.url, host: host, port: server.port, models: server.models,
+                                  sessions: server.sessions, api_key_required: server.apiKeyRequired)
+            if output.json {
+                try CommandOutput.printJSON(startup)
+            } else {
+                writeStdout("whet serve: listening on \(startup.url) — models \(server.models.joined(separator: ", ")); \(server.sessions) sessions\n")
             }
-            let server = OpenAIServer(backend: backend, configuration: config)
-            let models = backend.models().map(\.id)
-            let json = output.json
-            let host = self.host
-            let sessions = self.sessions
-            let app = server.application { port in
-                let shownHost = host.contains(":") ? "[\(host)]" : host
-                let startup = Startup(url: "http://\(shownHost):\(port)/v1", host: host, port: port, models: models,
-                                      sessions: sessions, api_key_required: key != nil)
-                if json {
-                    try? CommandOutput.printJSON(startup)
-                } else {
-                    writeStdout("whet serve: listening on \(startup.url) — models \(models.joined(separator: ", ")); \(sessions) sessions\n")
-                }
-            }
-            let outcome = BlockingResult()
-            Task {
-                do {
-                    try await app.runService()
-                    outcome.set(nil)
-                } catch {
-                    outcome.set(error)
-                }
-            }
-            if let error = outcome.wait() {
-                throw CommandFailure("the server stopped: \(error); is port \(port) already in use? pick another with --port")
+            if let error = server.wait() {
+                throw CommandFailure("the server stopped: \(error)")
             }
         }
-    }
-}
-
-/// Lets the synchronous command wait for the async server to end.
-private final class BlockingResult: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func set(_ e: (any Error)?) {
-        lock.withLock { error = e }
-        done.signal()
-    }
-    func wait() -> (any Error)? {
-        done.wait()
-        return lock.withLock { error }
     }
 }

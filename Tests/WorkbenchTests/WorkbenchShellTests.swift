@@ -16,11 +16,13 @@ final class ShellDriver {
     let shell: WorkbenchShell
 
     init(width: Int = 120, height: Int = 40, modelName: String? = nil, workspace: URL? = nil,
-         models: [URL] = [URL(fileURLWithPath: "/nonexistent/models/tiny.gguf")]) {
+         models: [URL] = [URL(fileURLWithPath: "/nonexistent/models/tiny.gguf")],
+         ragIndex: URL = URL(fileURLWithPath: "/nonexistent/whet-rag")) {
         backend = InMemoryBackend(size: Size(width: width, height: height))
-        let configuration = WorkbenchConfiguration(
+        var configuration = WorkbenchConfiguration(
             modelName: modelName, workspace: workspace, installedModels: { models },
             themes: ThemeLibrary(directories: [repositoryRoot.appendingPathComponent("themes")]))
+        configuration.ragIndex = ragIndex
         shell = WorkbenchShell(backend: backend, configuration: configuration)
         shell.app.clock = { [unowned self] in self.now }
         settle()
@@ -107,7 +109,7 @@ func expectMatchesSnapshot(_ actual: String, _ name: String, sourceLocation: Sou
         d.press(.backTab, .shift)
         d.press(.backTab, .shift)
         #expect(d.shell.selectedPane == 6)
-        #expect(d.text.contains("whet serve --model MODEL"))
+        #expect(d.text.contains("Ctrl-R serves the active model"))
         d.press(.function(3))
         #expect(d.shell.selectedPane == 2)
         d.press(.character("5"), .alt)

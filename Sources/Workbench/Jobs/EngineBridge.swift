@@ -72,7 +72,8 @@ public enum GenerationWork {
             if ctx.isCancelled { return }
             guard !request.user.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw WorkbenchError.emptyPrompt }
             let ids = try ModelHost.promptTokens(model, system: request.system, user: request.user)
-            let job = GenerationJob(promptTokens: ids, sampler: request.sampler, maxTokens: request.parameters.maxTokens)
+            let job = GenerationJob(promptTokens: ids, sampler: request.sampler, maxTokens: request.parameters.maxTokens,
+                                    stopSequences: request.parameters.stop)
             let slot = request.slot
             let start = DispatchTime.now().uptimeNanoseconds
             let summary = try model.generator.generate(job) { event in

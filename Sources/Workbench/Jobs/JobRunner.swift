@@ -10,7 +10,7 @@ public struct JobID: Hashable, Sendable, CustomStringConvertible {
 /// What kind of engine work a job does; each kind runs on its own serial queue, so a training run
 /// and a generation never share a thread, while two generations on one model never overlap.
 public enum JobKind: String, Sendable, CaseIterable {
-    case generation, training, evaluation, io
+    case generation, training, evaluation, io, export
 }
 
 public enum JobState: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Server
 import Training
 
 /// Figures a finished generation reports (the Prompt and Compare panes show them).
@@ -66,6 +67,16 @@ public enum WorkbenchEvent: Sendable, Equatable {
     case notesLoaded([NoteSnapshot])
     /// A scope note was written to the workspace.
     case noteSaved(NoteSnapshot)
+    /// The Prompt pane's retrieval index is open (or missing).
+    case retrievalIndex(RetrievalIndexStatus)
+    /// The passages retrieved for generation `slot`, best first.
+    case retrieved(slot: Int, [RetrievedChunk])
+    /// The Deploy pane's server listens; then each request / server message; then its end.
+    case serverStarted(DeployedServer)
+    case serverLog(ServerLogEntry)
+    case serverStopped(error: String?)
+    /// An export finished.
+    case exported(ExportResult)
 }
 
 /// The model generation uses, as the panes show it.

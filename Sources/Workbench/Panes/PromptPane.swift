@@ -3,17 +3,27 @@ import TUI
 
 /// The Prompt pane: system prompt and prompt editors, live sampler sliders, streamed output with
 /// token counter, tokens per second and context meter. Ctrl-R runs; a slider move re-runs at once
-/// (auto re-run) or marks the output stale; Esc or Ctrl-X stops.
+/// (auto re-run) or marks the output stale; Esc or Ctrl-X stops. With retrieval on (Ctrl-G), a run
+/// first retrieves passages from the workspace's `.whet-rag` index and answers from them, as
+/// `whet rag ask` does; the passages are listed under the output.
 public final class PromptPane: Pane {
     public private(set) var state = PromptPaneState(contextLength: 0)
     let system = TextEditor(placeholder: "System prompt (optional)")
     let editor = TextEditor(text: "Write a short poem about sharpening a knife on a whetstone.", placeholder: "Prompt")
     let sliders: [GenerationParameter: Slider]
-    static let sliderOrder: [GenerationParameter] = [.temperature, .maxTokens, .topP, .topK]
+    static let sliderOrder: [GenerationParameter] = [.temperature, .maxTokens, .topP, .topK, .minP, .repeatPenalty]
+    /// Stop sequences, comma-separated (`\n` newline, `\,` comma); Enter re-runs.
+    let stopField = TextEditor(placeholder: "none (a, b; \\n newline)", singleLine: true)
     private let output = TextBlock(followTail: true)
     private let stats = TextBlock()
     private let outputPanel: Panel
     private let samplingPanel: Panel
+    let retrievalChoice = Choice("retrieval", options: ["off", "on"])
+    private let retrieved = TextBlock()
+    private let retrievedPanel: Panel
+    private let rightColumn: Split
+    let retrieval: RetrievalHost
+    private var retrievalOpenJob: JobID?
     /// Re-run as soon as the running generation has stopped (a slider moved meanwhile).
     private var rerunPending = false
     private var countRevision = 0
@@ -28,7 +38,12 @@ public final class PromptPane: Pane {
         }
         sliders = made
         outputPanel = Panel("Output", output)
-        samplingPanel = Panel("Sampling", rows(Self.sliderOrder.compactMap { made[$0] }.map { (1, $0 as any View) }))
+        samplingPanel = Panel("Sampling", rows(Self.sliderOrder.compactMap { made[$0] }.map { (1, $0 as any View) }
+                                               + [(1, Split(.horizontal, [(.fixed(5), Label("stop")), (.weight(1), stopField)])),
+                                                  (1, retrievalChoice as any View)]))
+        retrievedPanel = Panel("Retrieved", retrieved)
+        rightColumn = Split(.vertical, [])
+        retrieval = RetrievalHost(indexFolder: shell.configuration.ragIndexFolder)
         super.init(title: "Prompt", shell: shell)
         state.userPrompt = editor.text
         editor.moveCursor(to: TextEditor.Position(line: 0, column: 0))
@@ -37,24 +52,40 @@ public final class PromptPane: Pane {
         }
         editor.onChange = { [weak self] text in self?.state.userPrompt = text; self?.promptEdited() }
         system.onChange = { [weak self] text in self?.state.systemPrompt = text; self?.promptEdited() }
+        retrievalChoice.onChange = { [weak self] i in self?.setRetrieval(i == 1) }
+        // Typing marks the output stale; Enter re-runs (with auto re-run on), as a slider move does.
+        stopField.onChange = { [weak self] line in self?.state.parameters.stop = GenerationParameters.parseStopSequences(line) }
+        stopField.onSubmit = { [weak self] _ in self?.settingsChanged() }
         let left = Split(.vertical, [(.fixed(4), Panel("System", system)), (.weight(1), Panel("Prompt", editor)),
-                                     (.fixed(Self.sliderOrder.count + 2), samplingPanel)])
-        let right = Split(.vertical, [(.weight(1), outputPanel), (.fixed(5), Panel("Tokens", stats))])
-        let split = Split(.horizontal, [(.weight(1), left), (.weight(1), right)])
+                                     (.fixed(Self.sliderOrder.count + 4), samplingPanel)])
+        let split = Split(.horizontal, [(.weight(1), left), (.weight(1), rightColumn)])
         split.resizable = true
         body = split
+        layOutRightColumn()
     }
 
-    override var focusables: [any View] { [system, editor] + Self.sliderOrder.compactMap { sliders[$0] } }
+    /// Output, the retrieved passages when retrieval is on, token figures.
+    private func layOutRightColumn() {
+        var children: [(constraint: LayoutConstraint, view: any View)] = [(.weight(1), outputPanel)]
+        if state.retrievalEnabled { children.append((.fixed(state.retrievalK + 3), retrievedPanel)) }
+        children.append((.fixed(5), Panel("Tokens", stats)))
+        rightColumn.children = children
+    }
+
+    override var focusables: [any View] { [system, editor] + Self.sliderOrder.compactMap { sliders[$0] } + [stopField, retrievalChoice] }
     override var paneHints: [KeyHint] {
-        [KeyHint("Ctrl-R", "run"), KeyHint("Esc", "stop"), KeyHint("Ctrl-O", "auto re-run"), KeyHint("Ctrl-U/Ctrl-D", "scroll output")]
+        [KeyHint("Ctrl-R", "run"), KeyHint("Esc", "stop"), KeyHint("Ctrl-O", "auto re-run"), KeyHint("Ctrl-G", "retrieval"),
+         KeyHint("Ctrl-U/Ctrl-D", "scroll output")]
     }
     override var activeJobDescription: String? { state.runningJob == nil ? nil : "a generation" }
 
     override var commands: [PaletteCommand] {
         [PaletteCommand("prompt run", detail: "generate with the current prompt and sliders") { [weak self] in self?.run() },
          PaletteCommand("prompt stop", detail: "stop the running generation") { [weak self] in self?.stop() },
-         PaletteCommand("prompt auto re-run", detail: "toggle re-running when a slider moves") { [weak self] in self?.toggleAuto() }]
+         PaletteCommand("prompt auto re-run", detail: "toggle re-running when a slider moves") { [weak self] in self?.toggleAuto() },
+         PaletteCommand("prompt retrieval", detail: "toggle answering from the workspace's retrieval index (whet rag index)") { [weak self] in
+             self?.toggleRetrieval()
+         }]
     }
 
     override func handlePaneKey(_ key: KeyEvent) -> EventResult {
@@ -64,6 +95,7 @@ public final class PromptPane: Pane {
             guard state.runningJob != nil else { return .ignored }
             stop()
         case (.character("o"), .control): toggleAuto()
+        case (.character("g"), .control): toggleRetrieval()
         case (.character("u"), .control): output.scrollBy(max(1, output.lastHeight - 1))
         case (.character("d"), .control): output.scrollBy(-max(1, output.lastHeight - 1))
         default: return .ignored
@@ -85,11 +117,26 @@ public final class PromptPane: Pane {
         }
         let request = GenerationRequest(system: state.systemPrompt, user: state.userPrompt, parameters: state.parameters)
         let host = shell.host
-        let id = shell.jobs.start(.generation, title: "prompt") { ctx in
-            try GenerationWork.run([request], host: host, context: ctx)
+        let id: JobID
+        if state.retrievalEnabled {
+            let (retrieval, k) = (retrieval, state.retrievalK)
+            id = shell.jobs.start(.generation, title: "prompt with retrieval") { ctx in
+                try GenerationWork.runWithRetrieval(request, k: k, retrieval: retrieval, host: host, context: ctx)
+            }
+        } else {
+            id = shell.jobs.start(.generation, title: "prompt") { ctx in
+                try GenerationWork.run([request], host: host, context: ctx)
+            }
         }
         state.generationStarted(id)
         output.scroll = 0
+    }
+
+    /// Replaces the prompt text (as typing would).
+    func setPrompt(_ text: String) {
+        editor.setText(text)
+        state.userPrompt = text
+        promptEdited()
     }
 
     func stop() {
@@ -103,8 +150,29 @@ public final class PromptPane: Pane {
                         kind: .info, seconds: 2)
     }
 
+    func toggleRetrieval() { setRetrieval(!state.retrievalEnabled) }
+
+    /// Switches retrieval; switching it on opens the index (io queue) so the pane can say what it
+    /// holds — or how to build it — before the first run.
+    func setRetrieval(_ on: Bool) {
+        guard on != state.retrievalEnabled else { return }
+        state.retrievalEnabled = on
+        retrievalChoice.select(on ? 1 : 0)
+        layOutRightColumn()
+        if on {
+            let retrieval = retrieval
+            retrievalOpenJob = shell.jobs.start(.io, title: "open retrieval index") { ctx in try retrieval.open(context: ctx) }
+        }
+        settingsChanged()
+    }
+
     private func sliderMoved(_ p: GenerationParameter, to value: Double) {
         guard state.set(p, to: value) else { return }
+        settingsChanged()
+    }
+
+    /// A setting of the output changed: re-run (auto re-run) or leave the output marked stale.
+    private func settingsChanged() {
         // A re-run only makes sense once there is an output to refresh.
         guard state.autoRerun, state.outputSource != nil else { return }
         if state.runningJob != nil {
@@ -132,6 +200,11 @@ public final class PromptPane: Pane {
             promptEdited()
         case let .tokenCount(revision, count) where revision == countRevision:
             state.promptTokenCount = count
+        case let .retrievalIndex(status):
+            state.retrievalIndex = status
+        case let .jobEnded(_, .failed(reason)) where message.job == retrievalOpenJob:
+            // A missing index was already posted as `.missing`; anything else is an error to show.
+            if case .missing = state.retrievalIndex {} else { state.error = reason }
         default: break
         }
         let wasRunning = state.runningJob == message.job
@@ -175,6 +248,27 @@ public final class PromptPane: Pane {
                Span(String(format: " %d / %d (%.0f%%)", used, ctx, fraction * 100), .muted)]
             : [Span("context –", .muted)]
         stats.paragraphs = [promptLine, genLine, ctxLine]
+        if state.retrievalEnabled { renderRetrieved() }
         super.render(canvas, context)
+    }
+
+    private func renderRetrieved() {
+        retrievedPanel.status = "top \(state.retrievalK)"
+        if !state.retrievedChunks.isEmpty {
+            retrieved.paragraphs = state.retrievedChunks.map {
+                [Span("[\($0.rank)] ", .accent), Span(String(format: "%.3f ", $0.score), .muted), Span($0.citation, .body)]
+            }
+            return
+        }
+        switch state.retrievalIndex {
+        case let .missing(folder):
+            retrieved.paragraphs = [[Span("No retrieval index in \(folder).", .warning)],
+                                    [Span("Build one: ", .muted), Span("whet rag index DIR --index \(folder)", .accent)]]
+        case let .ready(_, chunks, documents, model):
+            retrieved.paragraphs = [[Span("\(chunks) chunks from \(documents) documents (\(model)).", .body)],
+                                    [Span("Ctrl-R retrieves the top \(state.retrievalK) for the prompt and answers from them.", .muted)]]
+        case nil:
+            retrieved.paragraphs = [[Span("Opening the retrieval index…", .muted)]]
+        }
     }
 }

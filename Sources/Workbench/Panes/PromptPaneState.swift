@@ -1,6 +1,6 @@
 /// The sampler knobs the Prompt pane exposes as sliders.
 public enum GenerationParameter: String, CaseIterable, Sendable {
-    case temperature, maxTokens = "max tokens", topP = "top-p", topK = "top-k", minP = "min-p", repeatPenalty = "repeat penalty"
+    case temperature, maxTokens = "max tokens", topP = "top-p", topK = "top-k", minP = "min-p", repeatPenalty = "rep penalty"
 
     /// Allowed range and the step one key press moves.
     public var range: ClosedRange<Double> {
@@ -53,6 +53,8 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
     public var minP = 0.05
     public var repeatPenalty = 1.0
     public var seed: UInt64 = 42
+    /// Text that ends the output when generated (not shown).
+    public var stop: [String] = []
 
     public init() {}
 
@@ -81,6 +83,19 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
     }
 }
 
+extension GenerationParameters {
+    /// Stop sequences as typed in one line: comma-separated, each trimmed, `\n` for a newline,
+    /// `\,` for a comma inside a sequence; empty ones dropped.
+    public static func parseStopSequences(_ line: String) -> [String] {
+        let placeholder = "\u{0}"
+        return line.replacingOccurrences(of: "\\,", with: placeholder)
+            .split(separator: ",", omittingEmptySubsequences: true)
+            .map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: placeholder, with: ",")
+                .replacingOccurrences(of: "\\n", with: "\n") }
+            .filter { !$0.isEmpty }
+    }
+}
+
 /// What the Prompt pane shows and edits; the pane renders it, controllers mutate it.
 public struct PromptPaneState: Sendable, Equatable {
     public var systemPrompt = ""
@@ -88,7 +103,7 @@ public struct PromptPaneState: Sendable, Equatable {
     public var parameters = GenerationParameters()
     public var output = ""
     /// The prompt and settings that produced `output`.
-    public private(set) var outputSource: (prompt: String, system: String, parameters: GenerationParameters)?
+    public private(set) var outputSource: (prompt: String, system: String, parameters: GenerationParameters, retrieval: Bool)?
     public var runningJob: JobID?
     public var lastStats: GenerationStats?
     /// Tokens generated so far by the running (or last) generation, and their rate.
@@ -101,6 +116,14 @@ public struct PromptPaneState: Sendable, Equatable {
     /// Re-run automatically when a slider moves (otherwise the output is marked stale).
     public var autoRerun = true
     public var error: String?
+    /// Answer from retrieved passages (`whet rag ask`'s prompt) instead of the bare prompt.
+    public var retrievalEnabled = false
+    /// Passages retrieved per run.
+    public var retrievalK = 3
+    /// What the retrieval index holds (or that it is missing); nil until it has been opened.
+    public var retrievalIndex: RetrievalIndexStatus?
+    /// The passages the running (or last) generation was given, best first.
+    public var retrievedChunks: [RetrievedChunk] = []
 
     public init(contextLength: Int) { self.contextLength = contextLength }
 
@@ -110,13 +133,16 @@ public struct PromptPaneState: Sendable, Equatable {
             && a.generatedTokens == b.generatedTokens && a.liveTokensPerSecond == b.liveTokensPerSecond
             && a.reusedPromptTokens == b.reusedPromptTokens && a.contextLength == b.contextLength && a.autoRerun == b.autoRerun && a.error == b.error
             && a.outputSource?.prompt == b.outputSource?.prompt && a.outputSource?.system == b.outputSource?.system
-            && a.outputSource?.parameters == b.outputSource?.parameters
+            && a.outputSource?.parameters == b.outputSource?.parameters && a.outputSource?.retrieval == b.outputSource?.retrieval
+            && a.retrievalEnabled == b.retrievalEnabled && a.retrievalK == b.retrievalK && a.retrievalIndex == b.retrievalIndex
+            && a.retrievedChunks == b.retrievedChunks
     }
 
     /// The output no longer matches the current prompt or settings.
     public var isStale: Bool {
         guard let source = outputSource else { return false }
         return source.prompt != userPrompt || source.system != systemPrompt || source.parameters != parameters
+            || source.retrieval != retrievalEnabled
     }
 
     /// Share of the context the prompt plus the token budget would take (0…1+).
@@ -150,13 +176,15 @@ public struct PromptPaneState: Sendable, Equatable {
         generatedTokens = 0
         liveTokensPerSecond = nil
         reusedPromptTokens = nil
-        outputSource = (userPrompt, systemPrompt, parameters)
+        retrievedChunks = []
+        outputSource = (userPrompt, systemPrompt, parameters, retrievalEnabled)
     }
 
     /// Applies an event of the running generation.
     public mutating func apply(_ message: JobMessage) {
         guard message.job == runningJob else { return }
         switch message.event {
+        case let .retrieved(_, chunks): retrievedChunks = chunks
         case let .text(_, piece): output += piece
         case let .generated(_, piece, tokens, seconds):
             output += piece

@@ -29,6 +29,8 @@ public class Pane: View {
     func receive(_ message: JobMessage) {}
     /// Called when the pane becomes the visible one.
     func didAppear() {}
+    /// Called once when the workbench quits, after the UI loop ended (stop what the pane started).
+    func willQuit() {}
     /// Keys that reached the pane because no widget took them.
     func handlePaneKey(_ key: KeyEvent) -> EventResult { .ignored }
 

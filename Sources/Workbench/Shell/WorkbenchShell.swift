@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Retrieval
 import TUI
 
 /// What the workbench starts with. `whet` fills it from its flags; tests pass fixed values so
@@ -16,6 +17,15 @@ public struct WorkbenchConfiguration {
     public var latencyLog: URL?
     /// Project the workspace records go to.
     public var projectName: String
+    /// Retrieval index of the Prompt pane (`whet rag index` output); nil: `.whet-rag` in the
+    /// workspace, else in the current folder.
+    public var ragIndex: URL?
+
+    /// The index folder the Prompt pane retrieves from.
+    public var ragIndexFolder: URL {
+        ragIndex ?? (workspace ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true))
+            .appendingPathComponent(Retriever.defaultIndexFolderName, isDirectory: true)
+    }
 
     public init(modelName: String? = ModelLocator.defaultModelName, workspace: URL? = nil,
                 installedModels: @escaping @Sendable () -> [URL] = { ModelLocator.installed() },
@@ -98,6 +108,7 @@ public final class WorkbenchShell {
     public func run() {
         app.run()
         jobs.cancelAll()
+        for p in panes { p.willQuit() }
         latency?.close()
     }
 
