@@ -91,5 +91,19 @@ import TUI
         let closed: Bool
         do { _ = try await URLSession.shared.data(for: health); closed = false } catch { closed = true }
         check(51, closed, "the port still answers after stop")
+
+        // Quitting the workbench stops a running server too (WorkbenchShell.run calls willQuit).
+        deploy.startServer()
+        check(52, d.wait(timeout: 120) { if case .running = deploy.state.server { return true }; return !deploy.state.isServing },
+              "\(deploy.state.server)")
+        guard case let .running(again) = deploy.state.server else { return }
+        check(53, d.shell.panes.compactMap(\.activeJobDescription).contains("the server on \(again.url)"))
+        deploy.willQuit()
+        check(54, deploy.serverHost.server?.hasEnded ?? true)
+        var probe = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(again.port)/health")))
+        probe.timeoutInterval = 5
+        let closedOnQuit: Bool
+        do { _ = try await URLSession.shared.data(for: probe); closedOnQuit = false } catch { closedOnQuit = true }
+        check(55, closedOnQuit, "the port still answers after quitting")
     }
 }

@@ -74,6 +74,38 @@ import TUI
         expectMatchesSnapshot(d.text, "prompt-retrieval-missing-\(width)x\(height)")
     }
 
+    /// The pane's look with retrieved passages beside a finished answer. The events are injected (a
+    /// rendering test; `retrievesFromATinyIndexAndAnswersFromIt` retrieves for real).
+    @Test(arguments: zip([120, 80], [40, 24]))
+    func retrievedPassagesSnapshots(width: Int, height: Int) {
+        let d = ShellDriver(width: width, height: height)
+        d.shell.select(pane: 2)
+        d.settle()
+        let prompt = d.shell.prompt!
+        prompt.setPrompt("When should a bicycle chain be replaced?")
+        prompt.setRetrieval(true)
+        d.settle()
+        let job = JobID(raw: 9999)
+        prompt.state.generationStarted(job)
+        let events: [WorkbenchEvent] = [
+            .retrievalIndex(.ready(folder: "/nonexistent/whet-rag", chunks: 19, documents: 6, model: "all-MiniLM-L6-v2")),
+            .retrieved(slot: 0, [
+                RetrievedChunk(rank: 1, score: 0.585, citation: "bicycle-maintenance.md § Chain care (lines 11–15)", text: ""),
+                RetrievedChunk(rank: 2, score: 0.227, citation: "bicycle-maintenance.md § Brakes (lines 18–21)", text: ""),
+                RetrievedChunk(rank: 3, score: 0.104, citation: "sourdough.md § Feeding (lines 7–12)", text: ""),
+            ]),
+            .promptProcessed(slot: 0, tokens: 402, reused: 0),
+            .generated(slot: 0, piece: "Replace the chain when a chain checker shows 0.5% wear [1].", tokens: 14, seconds: 0.2),
+            .generationFinished(slot: 0, GenerationStats(promptTokens: 402, generatedTokens: 14, promptTokensProcessed: 402,
+                                                         promptTokensPerSecond: 900, tokensPerSecond: 70, stopReason: "end_of_generation")),
+            .jobEnded(kind: .generation, state: .finished),
+        ]
+        for e in events { prompt.receive(JobMessage(job: job, event: e)) }
+        d.settle()
+        #expect(prompt.state.retrievedChunks.count == 3)
+        expectMatchesSnapshot(d.text, "prompt-retrieved-\(width)x\(height)")
+    }
+
     /// A tiny index built with the real MiniLM: the pane opens it, retrieves the right passage for the
     /// question and answers from the prompt that cites it (Gemma, a few greedy tokens).
     @Test func retrievesFromATinyIndexAndAnswersFromIt() throws {

@@ -7,7 +7,7 @@ import TUI
 /// first retrieves passages from the workspace's `.whet-rag` index and answers from them, as
 /// `whet rag ask` does; the passages are listed under the output.
 public final class PromptPane: Pane {
-    public private(set) var state = PromptPaneState(contextLength: 0)
+    public internal(set) var state = PromptPaneState(contextLength: 0)
     let system = TextEditor(placeholder: "System prompt (optional)")
     let editor = TextEditor(text: "Write a short poem about sharpening a knife on a whetstone.", placeholder: "Prompt")
     let sliders: [GenerationParameter: Slider]
@@ -67,7 +67,8 @@ public final class PromptPane: Pane {
     /// Output, the retrieved passages when retrieval is on, token figures.
     private func layOutRightColumn() {
         var children: [(constraint: LayoutConstraint, view: any View)] = [(.weight(1), outputPanel)]
-        if state.retrievalEnabled { children.append((.fixed(state.retrievalK + 3), retrievedPanel)) }
+        // Two lines per passage: a citation often wraps.
+        if state.retrievalEnabled { children.append((.fixed(2 * state.retrievalK + 2), retrievedPanel)) }
         children.append((.fixed(5), Panel("Tokens", stats)))
         rightColumn.children = children
     }
