@@ -111,14 +111,17 @@ public final class DeployPane: Pane {
         let adapter = adapterField.text.trimmingCharacters(in: .whitespaces)
         let out = outField.text.trimmingCharacters(in: .whitespaces)
         let base = shell.configuration.workspace ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-        let folder = out.isEmpty
-            ? base.appendingPathComponent("exports/\(model.name)-merged", isDirectory: true)
-            : URL(fileURLWithPath: (out as NSString).expandingTildeInPath, isDirectory: true, relativeTo: base).standardizedFileURL
+        // Relative paths are relative to the workspace (runs/ and exports/ live there).
+        func resolve(_ path: String) -> URL {
+            URL(fileURLWithPath: (path as NSString).expandingTildeInPath, isDirectory: true, relativeTo: base).standardizedFileURL
+        }
+        let folder = out.isEmpty ? base.appendingPathComponent("exports/\(model.name)-merged", isDirectory: true) : resolve(out)
+        let adapterPath = adapter.isEmpty ? nil : resolve(adapter).path
         let dtype: SafetensorsWriter.DType = [.bf16, .f16, .f32][dtypeChoice.selected]
         let path = model.path
         state.export = .running(folder: folder.path)
         state.exportJob = shell.jobs.start(.export, title: "export") { ctx in
-            try ExportWork.run(model: path, adapter: adapter.isEmpty ? nil : adapter, folder: folder, dtype: dtype, context: ctx)
+            try ExportWork.run(model: path, adapter: adapterPath, folder: folder, dtype: dtype, context: ctx)
         }
     }
 
