@@ -23,7 +23,8 @@ public struct PaletteCommand {
 ///
 /// Keys go to the focused view first, then bubble up its parents; what nobody handles reaches
 /// `onKey`, then the global keys: Tab / Shift-Tab move focus, `?` opens help, `:` the command
-/// palette, `q` quits (through `confirmQuit`), Ctrl-C quits at once.
+/// palette, `q` quits (through `confirmQuit`); Ctrl-C too, and a second Ctrl-C while the question
+/// shows quits at once.
 public final class Application {
     public let backend: any TerminalBackend
     public var root: any View
@@ -134,10 +135,22 @@ public final class Application {
     /// Quits, asking first when `confirmQuit` has a question.
     public func requestQuit() {
         guard let question = confirmQuit() else { quit(); return }
+        if isAskingToQuit { return }
         let dialog = ModalDialog(title: "Quit", message: question, buttons: ["Quit", "Cancel"]) { [weak self] choice in
             if choice == 0 { self?.quit() }
         }
+        quitDialog = dialog
         present(dialog)
+    }
+
+    /// Whether the quit confirmation is on screen.
+    public var isAskingToQuit: Bool { overlays.contains { $0 === quitDialog } }
+    private weak var quitDialog: ModalDialog?
+
+    /// Ctrl-C: quits at once when nothing needs confirming, asks first when `confirmQuit` has a
+    /// question, and quits at once on a second Ctrl-C while that question is showing.
+    public func interrupt() {
+        if isAskingToQuit { quit() } else { requestQuit() }
     }
 
     public func showHelp() {
@@ -147,7 +160,7 @@ public final class Application {
                 sections.append((String(describing: type(of: v)), v.keyHints))
             }
         }
-        sections.append(("Global", Self.globalHints + [KeyHint("Shift-Tab", "previous"), KeyHint("Ctrl-C", "quit now")]))
+        sections.append(("Global", Self.globalHints + [KeyHint("Shift-Tab", "previous"), KeyHint("Ctrl-C", "quit (twice: at once)")]))
         present(HelpOverlay(sections: sections))
     }
 
@@ -204,7 +217,7 @@ public final class Application {
     }
 
     private func handleKey(_ key: KeyEvent) {
-        if key == .control("c") { quit(); return }
+        if key == .control("c") { interrupt(); return }
         let size = backend.size
         if size.width < minimumSize.width || size.height < minimumSize.height {
             if key == .char("q") { requestQuit() }

@@ -139,6 +139,37 @@ import TUITesting
         #expect(!h.app.isRunning)
     }
 
+    @Test func ctrlCAsksWhileActiveAndASecondCtrlCQuits() {
+        let h = ViewHarness(Table(columns: [Table.Column("x")]), size: Size(width: 60, height: 12))
+        var active = true
+        h.app.confirmQuit = { active ? "A training run is active. Quit anyway?" : nil }
+        h.app.isRunning = true
+        // Active: Ctrl-C asks instead of quitting.
+        h.press(.character("c"), .control)
+        #expect(h.app.isRunning && h.app.isAskingToQuit)
+        #expect(h.text.contains("Quit anyway?"))
+        // Esc answers "no": the loop goes on, the question is gone.
+        h.press(.escape)
+        #expect(h.app.isRunning && !h.app.isAskingToQuit && h.app.overlays.isEmpty)
+        // Ctrl-C then "Cancel" (Tab to it, Enter) keeps running too.
+        h.press(.character("c"), .control)
+        h.press(.right); h.press(.enter)
+        #expect(h.app.isRunning && h.app.overlays.isEmpty)
+        // `q` then Ctrl-C at the question: a second interrupt quits at once.
+        h.type("q")
+        #expect(h.app.isAskingToQuit)
+        h.app.requestQuit()  // asking again does not stack a second dialog
+        #expect(h.app.overlays.count == 1)
+        h.press(.character("c"), .control)
+        #expect(!h.app.isRunning)
+        // Nothing active: Ctrl-C quits at once without a question.
+        active = false
+        h.app.isRunning = true
+        h.app.dismiss(h.app.overlays[0])
+        h.press(.character("c"), .control)
+        #expect(!h.app.isRunning && h.app.overlays.isEmpty)
+    }
+
     @Test func commandPaletteFiltersAndRuns() {
         let table = Table(columns: [Table.Column("x")])
         let h = ViewHarness(table, size: Size(width: 60, height: 12))
