@@ -79,6 +79,7 @@ public enum EvalRunError: Error, CustomStringConvertible, Equatable {
     case unwritable(path: String, reason: String)
     case noExamples(path: String)
     case corruptPredictions(path: String, line: Int)
+    case folderInUse(path: String)
 
     public var description: String {
         switch self {
@@ -87,6 +88,8 @@ public enum EvalRunError: Error, CustomStringConvertible, Equatable {
         case let .noExamples(path): return "\(path) has no examples; each line needs a prompt and a reference (docs/evaluation.md)"
         case let .corruptPredictions(path, line):
             return "\(path):\(line) is not a prediction row written by an eval run; remove the line or start a new run folder"
+        case let .folderInUse(path):
+            return "\(path) already holds an eval run; continue it (`whet eval run --resume \(path)`) or choose another folder"
         }
     }
 }
@@ -118,6 +121,27 @@ public final class EvalRun: @unchecked Sendable {
     private var cancelled = false
 
     public var predictionsURL: URL { outputFolder.appendingPathComponent("predictions.jsonl") }
+    /// The prompt file a run records in its folder, so a resumed run repeats it.
+    public static let promptFileName = "prompt.json"
+
+    /// The configuration of a run given no prompt file: the example's prompt as it is, in the
+    /// model's chat template, greedy so runs repeat.
+    public static var defaultPrompt: PromptFile {
+        var greedy = SamplerSettings()
+        greedy.temperature = 0
+        return PromptFile(template: "{{prompt}}", chatTemplate: "auto", sampler: greedy)
+    }
+
+    /// Creates `folder` for a new run and records `prompt` in it; refuses a folder that already holds a run.
+    public static func prepareFolder(_ folder: URL, prompt: PromptFile) throws {
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("predictions.jsonl").path) {
+            throw EvalRunError.folderInUse(path: folder.path)
+        }
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+            throw EvalRunError.unwritable(path: folder.path, reason: (error as NSError).localizedDescription)
+        }
+        try prompt.save(to: folder.appendingPathComponent(promptFileName))
+    }
     public var reportURL: URL { outputFolder.appendingPathComponent("report.json") }
 
     /// A run on any generator; `chat` renders the prompt file (its `chatTemplate` is not consulted).

@@ -18,93 +18,7 @@ struct AlignmentDataOptions: ParsableArguments {
     var maxResponseTokens: Int = 64
 }
 
-/// A Gemma 3 GGUF opened for alignment: the trainable LoRA model, its tokenizer and the prompt format.
-struct AlignmentBase {
-    let url: URL
-    let gemma: Gemma3Model
-    let tokenizer: SentencePieceTokenizer
-    let format: ConversationFormat
-    let templateName: String
-
-    init(model: String, data: AlignmentDataOptions) throws {
-        try self.init(model: model, template: data.template, maxPromptTokens: data.maxPromptTokens,
-                      maxResponseTokens: data.maxResponseTokens)
-    }
-
-    init(model: String, template templateOption: String, maxPromptTokens: Int, maxResponseTokens: Int) throws {
-        url = try ModelLocator.locate(model)
-        let file = try GGUFFile(path: url.path)
-        gemma = try Gemma3Model(file: file)
-        tokenizer = try SentencePieceTokenizer(gguf: file)
-        let template = try ChatTemplate.resolve(templateOption, architecture: file.metadata.architecture,
-                                                embeddedTemplate: file.metadata.string("tokenizer.chat_template"))
-        templateName = template.kind.rawValue
-        guard maxPromptTokens >= 2, maxResponseTokens >= 1 else {
-            throw CommandFailure("--max-prompt-tokens must be at least 2 and --max-response-tokens at least 1")
-        }
-        format = try ConversationFormat.chat(tokenizer: tokenizer, template: template, maxPromptTokens: maxPromptTokens,
-                                             maxResponseTokens: maxResponseTokens)
-    }
-
-    func alignmentModel(lora: LoRAConfiguration, seed: UInt64) throws -> Gemma3AlignmentModel {
-        try Gemma3AlignmentModel(trainable: Gemma3TrainableModel(model: gemma, lora: lora, seed: seed))
-    }
-
-    /// Training and held-out preference pairs.
-    func preferences(_ data: AlignmentDataOptions, seed: UInt64) throws -> (train: [EncodedPreference], validation: [EncodedPreference]) {
-        guard (0..<1).contains(data.validationFraction) else { throw CommandFailure("--val-fraction must be in [0, 1)") }
-        let dataset = try Dataset.load(path: (data.data as NSString).expandingTildeInPath)
-        try dataset.requireKind([.preference])
-        let (train, validation) = dataset.split(validationFraction: data.validationFraction, seed: seed)
-        return (try train.map(format.encode), try validation.map(format.encode))
-    }
-}
-
-/// What `OUT/reward/reward_model.json` says about a trained reward model, so `score` and `rlhf` can rebuild it.
-struct RewardModelRecord: Codable {
-    var base_model: String
-    var template: String
-    var rank: Int
-    var alpha: Float
-    var targets: [String]
-    var max_prompt_tokens: Int
-    var max_response_tokens: Int
-
-    static let fileName = "reward_model.json"
-
-    func configuration() throws -> LoRAConfiguration {
-        let c = LoRAConfiguration(rank: rank, alpha: alpha, dropout: 0, targets: try LoRATarget.parseList(targets.joined(separator: ",")))
-        try c.validate()
-        return c
-    }
-
-    /// Opens the base and the trained reward model saved in `folder`.
-    static func open(_ folder: URL, model override: String?) throws -> (AlignmentBase, ScalarRewardModel) {
-        let recordURL = folder.appendingPathComponent(fileName)
-        guard let bytes = FileManager.default.contents(atPath: recordURL.path),
-              let record = try? JSONDecoder().decode(RewardModelRecord.self, from: bytes) else {
-            throw CommandFailure("\(recordURL.path) is missing or unreadable; pass the reward/ folder of a `whet train reward` run")
-        }
-        let base = try AlignmentBase(model: override ?? record.base_model, template: record.template,
-                                     maxPromptTokens: record.max_prompt_tokens, maxResponseTokens: record.max_response_tokens)
-        let backbone = try base.alignmentModel(lora: try record.configuration(), seed: 0)
-        let reward = ScalarRewardModel(backbone: backbone, seed: 0)
-        try reward.load(from: folder.appendingPathComponent(RewardModelTask.weightsFile))
-        return (base, reward)
-    }
-}
-
 enum AlignDriver {
-    /// Runs an alignment task under the shared runner with progress on stderr; returns the summary
-    /// and the last step's figures.
-    static func run(method: String, record: RunRecord, task: any TrainableTask, trainableCount: Int, options: TrainRunOptions,
-                    describe: String, headline: [String]) throws -> (RunSummary, StepMetrics?) {
-        let (summary, last, _) = try TrainRunDriver.execute(method: method, record: record, task: task, options: options,
-                                                            describe: "\(describe), \(trainableCount) trainable parameters",
-                                                            headline: headline)
-        return (summary, last)
-    }
-
     static func schedule(_ options: TrainRunOptions) throws -> AlignmentOptimization {
         guard options.steps > 0, options.batchSize > 0 else { throw CommandFailure("--steps and --batch-size must be positive") }
         let schedule: LearningRateSchedule
@@ -130,12 +44,22 @@ enum AlignDriver {
         return a
     }
 
-    /// LoRA without dropout: DPO and GRPO compare the policy's log-probs with the reference's, which
-    /// dropout would blur.
-    static func lora(_ options: LoRAOptions) throws -> LoRAConfiguration {
-        var c = try options.configuration()
-        c.dropout = 0
-        return c
+    /// The library's settings from the shared flags (LoRA dropout is forced to 0 there: DPO and GRPO
+    /// compare the policy's log-probs with the reference's, which dropout would blur).
+    static func settings(model: String, _ data: AlignmentDataOptions, _ lora: LoRAOptions,
+                         _ options: TrainRunOptions) throws -> AlignmentRunSettings {
+        AlignmentRunSettings(model: model, data: data.data, validationFraction: data.validationFraction, template: data.template,
+                             maxPromptTokens: data.maxPromptTokens, maxResponseTokens: data.maxResponseTokens,
+                             lora: try lora.configuration(), steps: options.steps, batchSize: options.batchSize,
+                             optimization: try schedule(options), evaluateEvery: options.validateEvery, seed: options.seed)
+    }
+
+    /// Runs a prepared alignment run under the shared driver (run.json, --resume check, progress).
+    static func run(_ run: AlignmentRun, record: RunRecord, options: TrainRunOptions) throws -> (RunSummary, StepMetrics?) {
+        let (summary, last, _) = try TrainRunDriver.execute(
+            method: run.method.name, record: record, task: run.task, options: options,
+            describe: "\(run.dataDescription), \(run.trainableParameterCount) trainable parameters", headline: run.method.headline)
+        return (summary, last)
     }
 }
 
@@ -173,20 +97,14 @@ extension TrainCommand {
         func run() throws {
             try reportingErrors {
                 guard let variant = DPOLoss.Variant(rawValue: loss) else { throw CommandFailure("--loss must be sigmoid or ipo, not '\(loss)'") }
-                let base = try AlignmentBase(model: model, data: data)
-                let (train, validation) = try base.preferences(data, seed: options.seed)
-                let policy = try base.alignmentModel(lora: try AlignDriver.lora(lora), seed: options.seed)
-                let settings = DPOSettings(beta: beta, variant: variant, pairsPerStep: options.batchSize,
-                                           optimization: try AlignDriver.schedule(options), seed: options.seed)
-                let task = try DPOTask(model: policy, train: train, validation: validation, settings: settings)
-                let record = RunRecord(method: "dpo", model: base.url.path, data: data.data,
+                let run = try AlignmentRun.prepare(.dpo(beta: beta, variant: variant),
+                                                   try AlignDriver.settings(model: model, data, lora, options))
+                guard let task = run.dpoTask else { throw CommandFailure("internal: the DPO run has no DPO task") }
+                let (train, validation) = (run.train, run.validation)
+                let record = RunRecord(method: "dpo", model: run.base.url.path, data: data.data,
                                        arguments: AlignDriver.arguments(data, lora, options, extra: ["beta": "\(beta)", "loss": loss]))
-                let (summary, last) = try AlignDriver.run(
-                    method: "dpo", record: record, task: task, trainableCount: policy.trainableParameters.reduce(0) { $0 + $1.value.count },
-                    options: options, describe: "\(train.count) training pairs, \(validation.count) held out",
-                    headline: ["rewards/accuracies", "rewards/margins"])
-                let adapter = options.outURL.appendingPathComponent("adapter")
-                try policy.trainable.peftAdapter(baseModel: base.url.lastPathComponent)?.save(to: adapter)
+                let (summary, last) = try AlignDriver.run(run, record: record, options: options)
+                let adapter = try run.saveResult(in: options.outURL)
                 CommandOutput.progress("dpo: evaluating the final adapters on the \(train.count) training pairs")
                 let final = try task.evaluate(train)
                 var trainEval = final.metrics
@@ -233,28 +151,13 @@ extension TrainCommand {
 
         func run() throws {
             try reportingErrors {
-                let base = try AlignmentBase(model: model, data: data)
-                let (train, validation) = try base.preferences(data, seed: options.seed)
-                let configuration = try AlignDriver.lora(lora)
-                let reward = ScalarRewardModel(backbone: try base.alignmentModel(lora: configuration, seed: options.seed), seed: options.seed)
-                let settings = RewardModelSettings(pairsPerStep: options.batchSize, optimization: try AlignDriver.schedule(options),
-                                                   evaluateEvery: options.validateEvery, totalSteps: options.steps, seed: options.seed)
-                let task = try RewardModelTask(rewardModel: reward, train: train, validation: validation, settings: settings)
-                let record = RunRecord(method: "reward", model: base.url.path, data: data.data,
+                let run = try AlignmentRun.prepare(.reward, try AlignDriver.settings(model: model, data, lora, options))
+                guard let task = run.rewardTask else { throw CommandFailure("internal: the reward run has no reward-model task") }
+                let (train, validation) = (run.train, run.validation)
+                let record = RunRecord(method: "reward", model: run.base.url.path, data: data.data,
                                        arguments: AlignDriver.arguments(data, lora, options, extra: [:]))
-                let (summary, _) = try AlignDriver.run(
-                    method: "reward", record: record, task: task, trainableCount: reward.trainableParameters.reduce(0) { $0 + $1.value.count },
-                    options: options, describe: "\(train.count) training pairs, \(validation.count) held out",
-                    headline: ["accuracy", "margin", "eval/accuracy"])
-                let folder = options.outURL.appendingPathComponent("reward")
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                try reward.save(to: folder.appendingPathComponent(RewardModelTask.weightsFile))
-                let saved = RewardModelRecord(base_model: base.url.path, template: base.templateName, rank: configuration.rank,
-                                              alpha: configuration.alpha, targets: configuration.targets.map(\.rawValue),
-                                              max_prompt_tokens: data.maxPromptTokens, max_response_tokens: data.maxResponseTokens)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(saved).write(to: folder.appendingPathComponent(RewardModelRecord.fileName), options: .atomic)
+                let (summary, _) = try AlignDriver.run(run, record: record, options: options)
+                let folder = try run.saveResult(in: options.outURL)
                 let onTrain = try task.evaluate(train)
                 let held = validation.isEmpty ? nil : try task.evaluate(validation)
                 let output = Output(method: "reward", out: options.outURL.path, reward_model: folder.path, steps: summary.steps,
@@ -308,36 +211,15 @@ extension TrainCommand {
 
         func run() throws {
             try reportingErrors {
-                let (rewardBase, rewardModel) = try RewardModelRecord.open(URL(fileURLWithPath: (reward as NSString).expandingTildeInPath),
-                                                                           model: nil)
-                let base = try AlignmentBase(model: model, data: data)
-                guard base.url.standardizedFileURL == rewardBase.url.standardizedFileURL else {
-                    throw CommandFailure("the reward model was trained on \(rewardBase.url.lastPathComponent), the policy is \(base.url.lastPathComponent); use the same base model")
-                }
-                let dataset = try Dataset.load(path: (data.data as NSString).expandingTildeInPath)
-                try dataset.requireKind([.preference, .promptCompletion])
-                var texts: [String] = []
-                for e in dataset.examples {
-                    switch e.record {
-                    case let .preference(prompt, _, _), let .promptCompletion(prompt, _): if !texts.contains(prompt) { texts.append(prompt) }
-                    default: break
-                    }
-                }
-                let prompts = try texts.map(base.format.promptTokens)
-                let policy = try base.alignmentModel(lora: try AlignDriver.lora(lora), seed: options.seed)
-                let settings = GRPOSettings(groupSize: groupSize, promptsPerStep: options.batchSize, maxResponseTokens: data.maxResponseTokens,
-                                            temperature: temperature, beta: klBeta, optimization: try AlignDriver.schedule(options),
-                                            seed: options.seed)
-                let task = try GRPOTask(model: policy, tokenizer: base.tokenizer, prompts: prompts, reward: rewardModel, settings: settings)
+                let run = try AlignmentRun.prepare(.rlhf(rewardModel: reward, groupSize: groupSize, klBeta: klBeta, temperature: temperature),
+                                                   try AlignDriver.settings(model: model, data, lora, options))
+                guard let task = run.grpoTask else { throw CommandFailure("internal: the RLHF run has no GRPO task") }
+                let (base, prompts) = (run.base, run.prompts)
                 let record = RunRecord(method: "rlhf", model: base.url.path, data: data.data, arguments: AlignDriver.arguments(
                     data, lora, options, extra: ["reward": reward, "group_size": "\(groupSize)", "kl_beta": "\(klBeta)",
                                                  "temperature": "\(temperature)"]))
-                let (summary, last) = try AlignDriver.run(
-                    method: "rlhf", record: record, task: task, trainableCount: policy.trainableParameters.reduce(0) { $0 + $1.value.count },
-                    options: options, describe: "\(prompts.count) prompts, \(groupSize) samples each",
-                    headline: ["reward", "reward_std", "kl", "completions/mean_length"])
-                let adapter = options.outURL.appendingPathComponent("adapter")
-                try policy.trainable.peftAdapter(baseModel: base.url.lastPathComponent)?.save(to: adapter)
+                let (summary, last) = try AlignDriver.run(run, record: record, options: options)
+                let adapter = try run.saveResult(in: options.outURL)
                 let samples = task.lastSamples.prefix(4).map {
                     Sample(prompt: base.tokenizer.decode($0.prompt.map { Int32($0) }), response: base.format.text(ofResponse: $0.response))
                 }

@@ -51,10 +51,9 @@ extension EvalCommand {
             try reportingErrors {
                 let folder: URL
                 var spec: PromptFile
-                let configURL: URL
                 if let resume {
                     folder = URL(fileURLWithPath: (resume as NSString).expandingTildeInPath)
-                    configURL = folder.appendingPathComponent("prompt.json")
+                    let configURL = folder.appendingPathComponent(EvalRun.promptFileName)
                     guard FileManager.default.fileExists(atPath: configURL.path) else {
                         throw CommandFailure("\(folder.path) holds no eval run (no prompt.json); pass the folder an earlier `whet eval run` wrote")
                     }
@@ -63,9 +62,7 @@ extension EvalCommand {
                     if let promptFile {
                         spec = try PromptFile.load(from: URL(fileURLWithPath: (promptFile as NSString).expandingTildeInPath))
                     } else {
-                        var greedy = SamplerSettings()
-                        greedy.temperature = 0
-                        spec = PromptFile(template: "{{prompt}}", chatTemplate: "auto", sampler: greedy)
+                        spec = EvalRun.defaultPrompt
                     }
                     if let prompt { spec.template = prompt }
                     if let system { spec.system = system }
@@ -76,14 +73,7 @@ extension EvalCommand {
                     try spec.validate(path: promptFile ?? "command line")
                     let stamp = Self.stamp.string(from: Date())
                     folder = URL(fileURLWithPath: (out.map { ($0 as NSString).expandingTildeInPath }) ?? "runs/eval-\(stamp)")
-                    configURL = folder.appendingPathComponent("prompt.json")
-                    if FileManager.default.fileExists(atPath: folder.appendingPathComponent("predictions.jsonl").path) {
-                        throw CommandFailure("\(folder.path) already holds an eval run; pass --resume \(folder.path) to continue it or choose another --out")
-                    }
-                    do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-                        throw CommandFailure("cannot create \(folder.path): \((error as NSError).localizedDescription)")
-                    }
-                    try spec.save(to: configURL)
+                    try EvalRun.prepareFolder(folder, prompt: spec)
                 }
                 let chosen = try metrics.map(TextMetric.parseList) ?? TextMetric.defaults
                 guard let normalization = ExactMatch.Normalization(rawValue: normalize) else {

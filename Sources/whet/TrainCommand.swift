@@ -116,14 +116,6 @@ struct LoRAOptions: ParsableArguments {
     }
 }
 
-/// What `run.json` records; a resumed run must match it.
-struct RunRecord: Codable, Equatable {
-    var method: String
-    var model: String?
-    var data: String
-    var arguments: [String: String]
-}
-
 // MARK: the loop shared by every method
 
 enum TrainDriver {
@@ -228,22 +220,17 @@ enum TrainRunDriver {
             Parallel.limitLanes(to: threads)
         }
         let folder = options.outURL
-        let recordURL = folder.appendingPathComponent("run.json")
         if options.resume {
-            guard let data = try? Data(contentsOf: recordURL), let saved = try? JSONDecoder().decode(RunRecord.self, from: data) else {
-                throw CommandFailure("\(recordURL.path) is missing; --resume needs a run started by whet train in --out")
+            guard let saved = RunRecord.read(from: folder) else {
+                throw CommandFailure("\(folder.appendingPathComponent(RunRecord.fileName).path) is missing; --resume needs a run started by whet train in --out")
             }
             if saved != record {
-                let changed = Set(saved.arguments.keys).union(record.arguments.keys)
-                    .filter { saved.arguments[$0] != record.arguments[$0] }.sorted()
+                let changed = saved.changedArguments(comparedTo: record)
                 let what = changed.isEmpty ? "the method, model or data" : changed.joined(separator: ", ")
                 throw CommandFailure("--resume with different settings (\(what)) than the run in \(folder.path); repeat the original command with --resume")
             }
         } else {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try encoder.encode(record).write(to: recordURL, options: .atomic)
+            try record.write(to: folder)
         }
         let settings = RunSettings(totalSteps: options.steps, checkpointEvery: options.checkpointEvery,
                                    validateEvery: options.validateEvery, keepCheckpoints: max(1, options.keepCheckpoints))

@@ -5,6 +5,12 @@ public struct TrainerState: Sendable, Equatable, Codable {
     public var step: Int
     public var elapsedSeconds: Double
     public var bestValidationLoss: Double?
+
+    public init(step: Int, elapsedSeconds: Double, bestValidationLoss: Double?) {
+        self.step = step
+        self.elapsedSeconds = elapsedSeconds
+        self.bestValidationLoss = bestValidationLoss
+    }
 }
 
 /// Checkpoint folders `step-NNNNNNNN/` under one directory. Each is written to a hidden temporary
