@@ -123,7 +123,8 @@ final class EventInboxFlag: @unchecked Sendable {
         #expect(s.status == .paused)
         s.apply(JobMessage(job: JobID(raw: 1), event: .jobEnded(kind: .training, state: .failed("loss became nan at step 5"))))
         #expect(s.status == .failed("loss became nan at step 5") && s.runningJob == nil)
-        #expect(TrainingMethod.dpo.chartedSeries.contains("rewards/margins"))
+        #expect(TrainingMethod.dpo.charts.flatMap(\.series).contains("rewards/margins"))
+        #expect(TrainingMethod.rlhf.charts.flatMap(\.series).contains("kl"))
     }
 }
 

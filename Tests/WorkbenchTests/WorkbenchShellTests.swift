@@ -233,10 +233,13 @@ func expectMatchesSnapshot(_ actual: String, _ name: String, sourceLocation: Sou
         // No model open: nothing starts, nothing is charted.
         #expect(d.shell.train.state.runningJob == nil)
         #expect(d.text.contains("no model is open yet"))
-        // DPO has no trainer in this build: the pane says so.
+        // DPO runs from the pane (it needs the model); full SFT of a GGUF does not: the pane says so.
         d.press(.right); d.press(.right)
         #expect(d.shell.train.state.method == .dpo)
-        #expect(d.text.contains("DPO: not available in this pane"))
+        #expect(d.text.contains("Ctrl-R runs DPO"))
+        d.press(.left); d.press(.left); d.press(.left)
+        #expect(d.shell.train.state.method == .sft)
+        #expect(d.text.contains("SFT: cannot start here"))
         d.press(.character("r"), .control)
         #expect(d.text.contains("Cannot train"))
         #expect(d.shell.train.state.series.isEmpty)

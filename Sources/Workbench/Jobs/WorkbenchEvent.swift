@@ -29,12 +29,15 @@ public struct EvaluationRow: Sendable, Equatable {
     public var scores: [String: Double]
     public var prediction: String
     public var reference: String
+    /// The prompt the model was given (rows of an eval run; empty for a scored predictions file).
+    public var prompt: String
 
-    public init(id: String, scores: [String: Double], prediction: String, reference: String) {
+    public init(id: String, scores: [String: Double], prediction: String, reference: String, prompt: String = "") {
         self.id = id
         self.scores = scores
         self.prediction = prediction
         self.reference = reference
+        self.prompt = prompt
     }
 }
 
@@ -46,6 +49,8 @@ public enum WorkbenchEvent: Sendable, Equatable {
     case text(slot: Int, piece: String)
     case generationFinished(slot: Int, GenerationStats)
     case training(RunEvent)
+    /// A training run finished and wrote its result here (adapter/ or reward/).
+    case trainingOutput(String)
     case evaluationRow(EvaluationRow)
     /// Corpus-level figures of a finished evaluation (corpus BLEU, chrF).
     case corpusScores([String: Double])

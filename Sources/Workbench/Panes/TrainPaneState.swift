@@ -28,13 +28,49 @@ public struct MetricSeries: Sendable, Equatable {
 public enum TrainingMethod: String, CaseIterable, Sendable {
     case sft, lora, qlora, dpo, reward, rlhf
 
-    /// Series the Train pane charts for this method.
-    public var chartedSeries: [String] {
+    /// The Train pane's three charts for this method: a title and the series (metric names as
+    /// `StepMetrics` and `metrics.jsonl` name them) of the large chart, then of the two small ones.
+    public var charts: [(title: String, series: [String])] {
         switch self {
-        case .sft, .lora, .qlora: return ["loss", "val_loss", "lr", "tokens_per_second"]
-        case .dpo: return ["loss", "rewards/margins", "rewards/accuracies", "lr"]
-        case .reward: return ["loss", "accuracy", "lr"]
-        case .rlhf: return ["reward_mean", "kl", "loss", "response_length"]
+        case .sft, .lora, .qlora:
+            return [("loss · validation loss", ["loss", "val_loss"]), ("learning rate", ["lr"]), ("tokens/s", ["tokens_per_second"])]
+        case .dpo:
+            return [("loss · validation loss", ["loss", "val_loss"]),
+                    ("implicit rewards", ["rewards/margins", "rewards/chosen", "rewards/rejected"]),
+                    ("rewards/accuracies", ["rewards/accuracies"])]
+        case .reward:
+            return [("loss · held-out loss", ["loss", "eval/loss"]), ("pair accuracy", ["accuracy", "eval/accuracy"]),
+                    ("margin", ["margin"])]
+        case .rlhf:
+            return [("mean reward · reward std", ["reward", "reward_std"]), ("KL to the reference", ["kl"]),
+                    ("completion length", ["completions/mean_length"])]
+        }
+    }
+
+    /// A series' name in a chart legend (the panel title already says what the chart is).
+    public static func label(of series: String) -> String {
+        switch series {
+        case "tokens_per_second": "tok/s"
+        case "val_loss": "val loss"
+        case "rewards/margins": "margin"
+        case "rewards/chosen": "chosen"
+        case "rewards/rejected": "rejected"
+        case "rewards/accuracies": "accuracy"
+        case "eval/loss": "held-out loss"
+        case "eval/accuracy": "held-out"
+        case "reward_std": "std"
+        case "completions/mean_length": "tokens"
+        default: series
+        }
+    }
+
+    /// Figures of the latest step the status line shows, besides the loss.
+    public var headline: [String] {
+        switch self {
+        case .sft, .lora, .qlora: []
+        case .dpo: ["rewards/accuracies", "rewards/margins"]
+        case .reward: ["accuracy", "margin"]
+        case .rlhf: ["reward", "kl"]
         }
     }
 }
@@ -54,6 +90,13 @@ public struct TrainPaneState: Sendable, Equatable {
     public var etaSeconds: Double?
     public var tokensPerSecond: Double?
     public var lastCheckpoint: String?
+    /// Loss and method figures of the latest step.
+    public var lastLoss: Double?
+    public var lastExtra: [String: Double] = [:]
+    /// Where the finished run wrote its adapter or reward model.
+    public var output: String?
+    /// The step a resumed run continued after (0 for a new run).
+    public var resumedAfter = 0
     public var series: [String: MetricSeries] = [:]
     public var runningJob: JobID?
 
@@ -67,6 +110,7 @@ public struct TrainPaneState: Sendable, Equatable {
         guard message.job == runningJob else { return }
         switch message.event {
         case let .training(event): apply(event)
+        case let .trainingOutput(path): output = path
         case let .jobEnded(_, state):
             runningJob = nil
             switch state {
@@ -80,15 +124,18 @@ public struct TrainPaneState: Sendable, Equatable {
 
     public mutating func apply(_ event: RunEvent) {
         switch event {
-        case let .started(first, total, _):
+        case let .started(first, total, resumed):
             status = .running
             step = first - 1
             totalSteps = total
+            resumedAfter = resumed ? first - 1 : 0
         case let .step(m):
             step = m.step
             totalSteps = m.totalSteps
             etaSeconds = m.etaSeconds
             tokensPerSecond = m.tokensPerSecond
+            lastLoss = m.loss
+            lastExtra = m.extra
             record("loss", m.step, m.loss)
             if let v = m.validationLoss { record("val_loss", m.step, v) }
             record("lr", m.step, m.learningRate)

@@ -194,6 +194,14 @@ final class Choice: View {
         let base = Style(.text, on: .surface)
         canvas.fill(style: base)
         var x = canvas.write(label + " ", x: 0, y: 0, style: focused ? base.fg(.accent).with(.bold) : base)
+        // Too narrow for every option: only the chosen one, between arrows.
+        if x + options.reduce(0, { $0 + DisplayWidth.of($1) + 3 }) > canvas.width, options.indices.contains(selected) {
+            x += canvas.write("◂", x: x, y: 0, style: base.fg(.muted))
+            x += canvas.write(" \(options[selected]) ", x: x, y: 0, style: Style(focused ? .background : .text, on: focused ? .accent : .selection, [.bold]))
+            x += canvas.write("▸", x: x, y: 0, style: base.fg(.muted))
+            canvas.write(" \(selected + 1)/\(options.count)", x: x, y: 0, style: base.fg(.muted))
+            return
+        }
         for (i, o) in options.enumerated() {
             let style = i == selected ? Style(focused ? .background : .text, on: focused ? .accent : .selection, [.bold]) : base.fg(.muted)
             x += canvas.write(" \(o) ", x: x, y: 0, style: style)

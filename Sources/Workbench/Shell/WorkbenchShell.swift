@@ -44,7 +44,7 @@ public struct WorkbenchConfiguration {
 ///
 /// Global keys: Tab / Shift-Tab next / previous pane; 1–7 (outside text fields), Alt-1…7 or F1…F7
 /// jump to a pane; `?` help; `:` command palette; `q` (outside text fields) or Ctrl-Q quit, asking
-/// first when a job runs; Ctrl-T next theme; Ctrl-C quits at once.
+/// first when a job runs; Ctrl-T next theme; Ctrl-C like q (a second Ctrl-C at the question quits at once).
 public final class WorkbenchShell {
     public let app: Application
     public let jobs: JobRunner
