@@ -259,7 +259,9 @@ import Training
         d.press(.character("r"), .control)
         check(43, d.wait(timeout: 600) { train.state.runningJob == nil })
         check(44, train.state.status == .finished && train.state.resumedAfter == 2, "\(train.state.status)")
-        check(45, train.state.series("loss").points.map(\.step) == [3])
+        // The chart shows the whole run: steps 1–2 from metrics.jsonl, step 3 trained now.
+        check(45, train.state.series("loss").points.map(\.step) == [1, 2, 3])
+        check(55, train.state.series("loss").points.first?.value == loss.first?.value)
         let lines = try String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
         check(46, lines.count == 3)
 

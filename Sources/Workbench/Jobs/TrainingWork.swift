@@ -173,6 +173,10 @@ public enum TrainingWork {
             if saved.model != record.model { changed.append("model") }
             if saved.data != record.data { changed.append("data") }
             if !changed.isEmpty { throw TrainingWorkError.resumeMismatch(folder: plan.folder.path, what: changed.joined(separator: ", ")) }
+            // The curve so far, so the charts show the whole run (the runner drops later lines too).
+            if let latest = try CheckpointStore(folder: plan.folder.appendingPathComponent("checkpoints")).latest() {
+                for m in earlierSteps(in: plan.folder, upTo: latest.state.step) { ctx.post(.training(.step(m))) }
+            }
         }
         let task: any TrainableTask
         let settings: RunSettings
@@ -198,5 +202,13 @@ public enum TrainingWork {
             return .proceed
         }
         if summary != nil { ctx.post(.trainingOutput(try save(plan.folder).path)) }
+    }
+
+    /// The lines of `metrics.jsonl` in `folder` up to `step` (unreadable lines are skipped: the
+    /// chart is a picture of the file, the run does not depend on it).
+    static func earlierSteps(in folder: URL, upTo step: Int) -> [StepMetrics] {
+        guard let data = try? Data(contentsOf: folder.appendingPathComponent("metrics.jsonl")) else { return [] }
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(StepMetrics.self, from: Data($0)) }
+            .filter { $0.step <= step }
     }
 }
