@@ -139,7 +139,32 @@ public enum Kernels {
             x[ib] = a * s + b * c
         }
     }
+    /// cos and sin of the `rotaryDim / 2` angles of `position` (the same values `rope` computes),
+    /// for applying one position to several heads.
+    public static func ropeAngles(position: Int, rotaryDim: Int, base: Float, frequencyScale: Float = 1,
+                                  cos cosines: UnsafeMutablePointer<Float>, sin sines: UnsafeMutablePointer<Float>) {
+        let p = Double(position)
+        for i in 0..<(rotaryDim / 2) {
+            let angle = p * (pow(Double(base), -2.0 * Double(i) / Double(rotaryDim)) / Double(frequencyScale))
+            cosines[i] = Float(cos(angle))
+            sines[i] = Float(sin(angle))
+        }
+    }
+
+    /// `rope` with the angles given (from `ropeAngles`).
+    public static func rope(_ x: UnsafeMutablePointer<Float>, rotaryDim: Int, style: RopeStyle,
+                            cos cosines: UnsafePointer<Float>, sin sines: UnsafePointer<Float>) {
+        let half = rotaryDim / 2
+        for i in 0..<half {
+            let c = cosines[i], s = sines[i]
+            let (ia, ib) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+            let a = x[ia], b = x[ib]
+            x[ia] = a * c - b * s
+            x[ib] = a * s + b * c
+        }
+    }
 }
+
 
 public enum RopeStyle: String, Sendable, Codable {
     case neox

@@ -82,12 +82,27 @@ public extension Tensor {
         let out = contiguous()
         let heads = rank == 3 ? shape[1] : 1
         let p = out.basePointer
+        // Angles once per distinct position for all heads and sequences of the batch (a packed
+        // training batch repeats positions 0..<T per row): trig was a twentieth of a LoRA step.
+        let half = rot / 2
+        let low = positions.min() ?? 0, high = positions.max() ?? 0
+        let span = high - low + 1
+        let tablePositions = span <= positions.count ? Array(low...high) : positions
+        let table = UnsafeMutablePointer<Float>.allocate(capacity: max(1, tablePositions.count * 2 * half))
+        defer { table.deallocate() }
+        for (k, position) in tablePositions.enumerated() {
+            Kernels.ropeAngles(position: position, rotaryDim: rot, base: base, frequencyScale: frequencyScale,
+                               cos: table + k * 2 * half, sin: table + k * 2 * half + half)
+        }
+        let byPosition = span <= positions.count
+        let tableBox = UncheckedSendableBox(UnsafePointer(table))
         positions.withUnsafeBufferPointer { pos in
             Parallel.forRanges(shape[0], minimumPerLane: 8) { range in
                 for t in range {
+                    let angles = tableBox.value + (byPosition ? pos[t] - low : t) * 2 * half
                     for h in 0..<heads {
-                        Kernels.rope(p + (t * heads + h) * headDim, headDim: headDim, rotaryDim: rot,
-                                     position: pos[t], base: base, style: style, frequencyScale: frequencyScale)
+                        Kernels.rope(p + (t * heads + h) * headDim, rotaryDim: rot, style: style,
+                                     cos: angles, sin: angles + half)
                     }
                 }
             }
