@@ -52,7 +52,7 @@ public extension Graph {
     /// `chunkRows` at a time (a 262k vocabulary makes one row 1 MB) and recomputed chunk by chunk in
     /// the backward pass with the same kernel.
     func outputLogProbs(hidden: Value, head: QuantizedMatrix, targets: [Int], ignoreIndex: Int = Graph.ignoreIndex,
-                        chunkRows: Int = 64, keptLogitsBudget: Int = 96 << 20) throws -> Value {
+                        chunkRows: Int = 64, keptLogitsBudget: Int = 136 << 20) throws -> Value {
         let hv = value(hidden)
         let d = head.cols, vocab = head.rows
         guard hv.lastDimension == d else {
