@@ -44,40 +44,6 @@ public extension Kernels {
         }
     }
 
-    /// Backward of `geluTanhProduct` (out = gelu_tanh(g)·u), accumulating: dGate += dy·u·gelu'(g),
-    /// dUp += dy·gelu(g). tanh comes from the same 16-lane exp: tanh(v) = 1 − 2/(e^{2v} + 1), which
-    /// saturates to ±1 cleanly at the exp clamp.
-    static func geluTanhProductBackward(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                                        dGate: UnsafeMutablePointer<Float>?, dUp: UnsafeMutablePointer<Float>?, _ n: Int) {
-        let c: Float = 0.797_884_560_802_865_4 // sqrt(2/pi)
-        var i = 0
-        while i + 16 <= n {
-            let x = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD16<Float>.self)
-            let d = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self)
-            let x2: SIMD16<Float> = x * x
-            let inner: SIMD16<Float> = (2 * c) * (x + 0.044715 * x2 * x)
-            let t: SIMD16<Float> = 1 - 2 / (exp(inner) + 1)
-            if let dGate {
-                let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD16<Float>.self)
-                let slope: SIMD16<Float> = c * (1 + (3 * 0.044715) * x2)
-                let halfX: SIMD16<Float> = 0.5 * x
-                let derivative: SIMD16<Float> = 0.5 * (1 + t) + halfX * (1 - t * t) * slope
-                let old = UnsafeRawPointer(dGate + i).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(dGate + i).storeBytes(of: old + d * u * derivative, as: SIMD16<Float>.self)
-            }
-            if let dUp {
-                let old = UnsafeRawPointer(dUp + i).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(dUp + i).storeBytes(of: old + d * (0.5 * x * (1 + t)), as: SIMD16<Float>.self)
-            }
-            i += 16
-        }
-        while i < n {
-            if let dGate { dGate[i] += dy[i] * up[i] * GateActivation.geluTanh.derivative(gate[i]) }
-            if let dUp { dUp[i] += dy[i] * geluTanh(gate[i]) }
-            i += 1
-        }
-    }
-
     /// In-place softmax of `n` values (subtracting the maximum first).
     static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         guard n > 0 else { return }

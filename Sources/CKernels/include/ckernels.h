@@ -29,6 +29,12 @@ void whet_round_to_fp16_row(float *x, size_t n);
 /// `out` may alias `gate`.
 void whet_gelu_fp16_table_product(const float *gate, const float *up, float *out, size_t n);
 
+/// Training's GELU-tanh gate: out[i] = gelu_tanh(gate[i]) · up[i], and its backward accumulating
+/// dgate[i] += dy[i]·up[i]·gelu'(gate[i]), dup[i] += dy[i]·gelu(gate[i]) (either may be NULL).
+/// AVX-512 when the CPU has it (tanh through a polynomial exp, ~1e-7 relative), else tanhf.
+void whet_gelu_tanh_product(const float *gate, const float *up, float *out, size_t n);
+void whet_gelu_tanh_product_backward(const float *gate, const float *up, const float *dy, float *dgate, float *dup, size_t n);
+
 /// A hint to the CPU inside spin-wait loops (PAUSE on x86, YIELD on ARM).
 static inline void whet_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
