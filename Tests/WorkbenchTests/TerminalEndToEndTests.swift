@@ -38,7 +38,7 @@ import TestSupport
         try session.waitFor("ctx 4096", timeout: 60)  // the status line once the model is open
 
         // Tab walks through every pane; each shows its own panels.
-        let markers = ["Installed models", "Sampling", "loss · validation loss", "Predictions file", "configurations", "Export merged weights", "Success criteria"]
+        let markers = ["Installed models", "Sampling", "loss · validation loss", "Score predictions", "configurations", "Export merged weights", "Success criteria"]
         for marker in markers {
             try session.send("Tab")
             try session.waitFor(marker)

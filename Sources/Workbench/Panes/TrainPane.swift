@@ -216,15 +216,16 @@ public final class TrainPane: Pane {
 
     /// What Ctrl-R will do, with the defaults it uses.
     static func describe(_ method: TrainingMethod, steps: Int, batch: Int) -> String {
-        switch method {
+        let pairs = batch == 1 ? "1 pair" : "\(batch) pairs", prompts = batch == 1 ? "1 prompt" : "\(batch) prompts"
+        return switch method {
         case .sft, .lora, .qlora:
             "trains a LoRA adapter (rank 8, q/k/v/o) on the active model, \(steps) steps, batch \(batch), lr 2e-4."
         case .dpo:
-            "runs DPO (beta 0.1, sigmoid) of a LoRA adapter against the base model, \(steps) steps, \(batch) pairs a step, lr 2e-4."
+            "runs DPO (beta 0.1, sigmoid) of a LoRA adapter against the base model, \(steps) steps, \(pairs) a step, lr 2e-4."
         case .reward:
-            "trains a reward model (LoRA + scalar head, Bradley–Terry), \(steps) steps, \(batch) pairs a step; saved to the run's reward/."
+            "trains a reward model (LoRA + scalar head, Bradley–Terry), \(steps) steps, \(pairs) a step; saved to the run's reward/."
         case .rlhf:
-            "runs RLHF with GRPO: \(batch) prompts a step, 4 samples each, scored by the reward model, KL weight 0.04, \(steps) steps."
+            "runs RLHF with GRPO: \(prompts) a step, 4 samples each, scored by the reward model, KL weight 0.04, \(steps) steps."
         }
     }
 }
