@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Engine
 import Foundation
@@ -238,7 +239,27 @@ enum TrainRunDriver {
         let progress = ProgressLine("step")
         var lastValidation: Double?
         var last: StepMetrics?
+        var stoppedAt: Int?
         let summary: RunSummary?
+        // Ctrl-C stops after the current step with a checkpoint of it (the runner writes one when
+        // cancelled), so nothing trained is lost; a second Ctrl-C quits at once.
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let interrupted = Mutex(false)
+        interrupt.setEventHandler {
+            let again = interrupted.withLock { seen in defer { seen = true }; return seen }
+            if again {
+                FileHandle.standardError.write(Data("\n".utf8))
+                Foundation.exit(130)
+            }
+            CommandOutput.progress("\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again quits at once)")
+            runner.control.cancel()
+        }
+        interrupt.resume()
+        defer {
+            interrupt.cancel()
+            signal(SIGINT, SIG_DFL)
+        }
         do {
             summary = try runner.run(resume: options.resume) { event in
                 switch event {
@@ -252,6 +273,8 @@ enum TrainRunDriver {
                     progress.note("checkpoint at step \(step)")
                 case let .failed(step, message):
                     progress.note("failed at step \(step): \(message)")
+                case let .cancelled(step):
+                    stoppedAt = step
                 default:
                     break
                 }
@@ -262,7 +285,13 @@ enum TrainRunDriver {
             throw error
         }
         progress.finish()
-        guard let summary else { throw CommandFailure("the run stopped before finishing") }
+        guard let summary else {
+            let step = stoppedAt ?? 0
+            CommandOutput.progress(step > 0
+                ? "stopped at step \(step) of \(options.steps); checkpoint in \(folder.path). Continue with the same command and --resume."
+                : "stopped before the first step finished; nothing to resume")
+            throw ExitCode(130)
+        }
         return (summary, last, lastValidation)
     }
 }

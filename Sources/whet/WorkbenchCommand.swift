@@ -33,6 +33,12 @@ struct WorkbenchOptions: ParsableArguments {
         let shell = WorkbenchShell(backend: backend, configuration: configuration, theme: chosen)
         shell.run()
         backend.shutdown()
+        if !shell.jobs.activeJobs.isEmpty {
+            CommandOutput.progress("waiting for running jobs to stop (a training run saves a checkpoint of its last step; resume it from the Train pane)…")
+            if !shell.jobs.waitUntilIdle(timeout: 180) {
+                CommandOutput.progress("gave up after 180 s; the run's last periodic checkpoint remains")
+            }
+        }
         if let log = shell.latency {
             CommandOutput.progress("key-to-screen latency: \(LatencyLog.summary(log.samples)); while training: \(LatencyLog.summary(log.samplesWhileTraining))")
         }

@@ -89,6 +89,59 @@ private func temporaryFolder(_ name: String) -> URL {
         #expect(changed.status != 0 && changed.stderr.contains("lr"))
     }
 
+    /// Ctrl-C (SIGINT) mid-run stops after the current step with a checkpoint of it (none was due:
+    /// --checkpoint-every is past the end), exits 130 saying how to continue, and --resume then
+    /// finishes on the loss curve of an uninterrupted run.
+    @Test func interruptedRunSavesItsLastStepAndResumes() throws {
+        guard let binary = TestModels.whetBinary() else {
+            Issue.record("the whet binary is not built; run swift build first")
+            return
+        }
+        let steps = 40
+        func arguments(_ out: URL) -> [String] {
+            Self.pretrainArguments(out: out, steps: steps).map { $0 == "3" ? "100" : $0 }
+        }
+        let straight = temporaryFolder("straight-int")
+        let full = try TestModels.runWhet(arguments(straight))
+        #expect(full.status == 0, "\(full.stderr)")
+        let reference = try losses(straight)
+
+        let interrupted = temporaryFolder("interrupted")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments(interrupted)
+        process.currentDirectoryURL = TestModels.repositoryRoot
+        let stderr = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderr
+        try process.run()
+        let metrics = interrupted.appendingPathComponent("metrics.jsonl")
+        let deadline = Date().addingTimeInterval(120)
+        var signalled = false
+        while Date() < deadline && process.isRunning {
+            if let text = try? String(contentsOf: metrics, encoding: .utf8), text.split(separator: "\n").count >= 3 {
+                kill(process.processIdentifier, SIGINT)
+                signalled = true
+                break
+            }
+            usleep(2_000)
+        }
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(signalled, "the run finished before it could be interrupted")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(message)")
+        let stoppedAt = try #require(try CheckpointStore(folder: interrupted.appendingPathComponent("checkpoints")).latest()).state.step
+        #expect(stoppedAt >= 3 && stoppedAt < steps)
+        #expect(message.contains("stopped at step \(stoppedAt) of \(steps)") && message.contains("--resume"), "\(message)")
+        #expect(try losses(interrupted).count == stoppedAt)
+
+        let resumed = try TestModels.runWhet(arguments(interrupted) + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try losses(interrupted)
+        #expect(after.count == steps)
+        for step in 1...steps { #expect(after[step] == reference[step], "step \(step)") }
+    }
+
     /// A few LoRA steps on Gemma 3 270M with the shipped SFT sample lower the training loss, and the
     /// adapter is written in PEFT layout and accepted by `whet generate --adapter`.
     @Test func loRAOnGemmaLowersTheLossAndTheAdapterGenerates() throws {

@@ -52,6 +52,28 @@ private func isEnd(_ e: WorkbenchEvent) -> Bool { if case .jobEnded = e { return
     }
 }
 
+extension JobRunnerTests {
+    /// On the way out the workbench cancels its jobs and waits for them to end (a training run
+    /// finishes its step and writes a checkpoint); the wait is bounded.
+    @Test func waitUntilIdleWaitsForCancelledJobsToEnd() {
+        let runner = JobRunner()
+        let started = DispatchSemaphore(value: 0)
+        let finishedCleanly = EventInboxFlag()
+        runner.start(.training, title: "train") { ctx in
+            started.signal()
+            while !ctx.isCancelled { Thread.sleep(forTimeInterval: 0.001) }
+            Thread.sleep(forTimeInterval: 0.2)  // the step in flight and its checkpoint
+            finishedCleanly.set(true)
+        }
+        started.wait()
+        #expect(!runner.waitUntilIdle(timeout: 0.05), "a running job is not idle")
+        runner.cancelAll()
+        #expect(runner.waitUntilIdle(timeout: 10))
+        #expect(finishedCleanly.value)
+        #expect(runner.activeJobs.isEmpty)
+    }
+}
+
 final class EventInboxFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var v = false

@@ -114,6 +114,21 @@ public final class JobRunner: @unchecked Sendable {
         all.forEach { $0.cancel() }
     }
 
+    /// Blocks until every job has ended or `timeout` seconds passed; true when none is left. The
+    /// workbench calls it on the way out after cancelling them, so a training run gets to write the
+    /// checkpoint of its current step before the process ends.
+    public func waitUntilIdle(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            lock.lock()
+            let idle = contexts.isEmpty
+            lock.unlock()
+            if idle { return true }
+            if Date() >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
     /// Jobs still running, by kind (the quit dialog asks for confirmation when this is not empty).
     public var activeJobs: [JobID: JobKind] {
         lock.lock()

@@ -148,6 +148,10 @@ public final class TrainPane: Pane {
         if let job = state.runningJob { shell.jobs.cancel(job) }
     }
 
+    /// Quitting cancels the run directly too (a paused run posts no events, so the job would not
+    /// pass the cancellation on); the runner then checkpoints its last step.
+    override func willQuit() { cancel() }
+
     override func receive(_ message: JobMessage) {
         let mine = message.job == state.runningJob
         state.apply(message)
