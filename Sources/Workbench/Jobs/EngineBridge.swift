@@ -12,6 +12,28 @@ public final class ModelHost: @unchecked Sendable {
 
     public var model: LoadedTextModel? { lock.withLock { loaded } }
 
+    /// The active model with a PEFT adapter merged (Compare's columns), opened on the calling job's
+    /// queue and kept for later rounds: the last few variants of the current base stay in memory.
+    private var variants: [String: LoadedTextModel] = [:]
+    private var variantOrder: [String] = []
+
+    func model(adapter: String?) throws -> LoadedTextModel {
+        guard let base = model else { throw WorkbenchError.noModel }
+        guard let adapter, !adapter.isEmpty else { return base }
+        let key = base.url.path + "\u{0}" + adapter
+        if let cached = lock.withLock({ variants[key] }) { return cached }
+        let merged = try LoadedTextModel.open(base.url, contextLength: base.contextLength,
+                                              adapter: URL(fileURLWithPath: adapter, isDirectory: true))
+        lock.withLock {
+            variants = variants.filter { $0.key.hasPrefix(base.url.path + "\u{0}") }
+            variantOrder = variantOrder.filter { variants[$0] != nil && $0 != key }
+            variants[key] = merged
+            variantOrder.append(key)
+            while variantOrder.count > 2 { variants[variantOrder.removeFirst()] = nil }
+        }
+        return merged
+    }
+
     /// Opens `nameOrPath` on the io queue and posts `.modelLoaded` (or a failure) when done.
     @discardableResult
     public func load(_ nameOrPath: String, runner: JobRunner) -> JobID {
@@ -41,8 +63,10 @@ public struct GenerationRequest: Sendable, Equatable {
     public var user: String
     public var parameters: GenerationParameters
     public var slot: Int
-    public init(system: String, user: String, parameters: GenerationParameters, slot: Int = 0) {
-        self.system = system; self.user = user; self.parameters = parameters; self.slot = slot
+    /// A PEFT adapter folder merged into the active model for this request (nil: the model as loaded).
+    public var adapter: String?
+    public init(system: String, user: String, parameters: GenerationParameters, slot: Int = 0, adapter: String? = nil) {
+        self.system = system; self.user = user; self.parameters = parameters; self.slot = slot; self.adapter = adapter
     }
 
     var sampler: SamplerSettings {
@@ -67,10 +91,11 @@ public enum GenerationWork {
     /// `.generated` events. The model's own queue does the computing; the prompt-prefix cache makes a
     /// re-run with the same prompt process one token.
     public static func run(_ requests: [GenerationRequest], host: ModelHost, context ctx: JobContext) throws {
-        guard let model = host.model else { throw WorkbenchError.noModel }
+        guard host.model != nil else { throw WorkbenchError.noModel }
         for request in requests {
             if ctx.isCancelled { return }
             guard !request.user.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw WorkbenchError.emptyPrompt }
+            let model = try host.model(adapter: request.adapter)
             let ids = try ModelHost.promptTokens(model, system: request.system, user: request.user)
             let job = GenerationJob(promptTokens: ids, sampler: request.sampler, maxTokens: request.parameters.maxTokens,
                                     stopSequences: request.parameters.stop)

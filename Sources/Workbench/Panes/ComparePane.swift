@@ -4,7 +4,8 @@ import TUI
 import Workspace
 
 /// The Compare pane: the same input through two to four configurations of the active model, side by
-/// side; the first two columns show a word diff (words only in A, words only in B). `a` / `b` / `t`
+/// side — each column its own sampling and, with `m`, a LoRA adapter from the workspace's runs (the
+/// base against a fine-tune); the first two columns show a word diff (words only in A, words only in B). `a` / `b` / `t`
 /// record which answer is better (or a tie) in the workspace as a preference pick, exported as DPO
 /// data with `WorkspaceStore.exportPreferences`.
 public final class ComparePane: Pane {
@@ -59,12 +60,44 @@ public final class ComparePane: Pane {
     func run() {
         guard shell.host.model != nil else { shell.app.toast(WorkbenchError.noModel.description); return }
         if let j = state.runningJob { shell.jobs.cancel(j) }
-        let requests = state.columns.enumerated().map { i, c in
-            GenerationRequest(system: "", user: state.input, parameters: c.parameters, slot: i)
-        }
+        let requests = self.requests()
         let host = shell.host
         let id = shell.jobs.start(.generation, title: "compare") { ctx in try GenerationWork.run(requests, host: host, context: ctx) }
         state.startRound(id)
+    }
+
+    /// One generation per column, with the column's parameters and adapter.
+    func requests() -> [GenerationRequest] {
+        state.columns.enumerated().map { i, c in
+            GenerationRequest(system: "", user: state.input, parameters: c.parameters, slot: i, adapter: c.adapter)
+        }
+    }
+
+    /// PEFT adapters a column can put on the active model: `adapter/` of the workspace's runs,
+    /// newest first (what the Train pane and `whet train lora|dpo|rlhf --out WORKSPACE/runs/NAME` write).
+    func availableAdapters() -> [URL] {
+        let runs = TrainerCatalog.runsFolder(workspace: shell.configuration.workspace)
+        let folders = (try? FileManager.default.contentsOfDirectory(at: runs, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        let adapters = folders.map { $0.appendingPathComponent("adapter", isDirectory: true) }
+            .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("adapter_config.json").path) }
+        func modified(_ url: URL) -> Date {
+            (try? url.appendingPathComponent("adapter_config.json").resourceValues(forKeys: [.contentModificationDateKey]))?.contentModificationDate ?? .distantPast
+        }
+        return adapters.sorted { modified($0) > modified($1) }
+    }
+
+    /// Steps the column's adapter through none → each available adapter → none.
+    func cycleAdapter(column: Int) {
+        guard state.columns.indices.contains(column) else { return }
+        let choices: [String?] = [nil] + availableAdapters().map(\.path)
+        guard choices.count > 1 else {
+            shell.app.toast("No adapters in \(TrainerCatalog.runsFolder(workspace: shell.configuration.workspace).path)/*/adapter: train one in the Train pane")
+            return
+        }
+        var columns = state.columns
+        let current = choices.firstIndex { $0 == columns[column].adapter } ?? 0
+        columns[column].adapter = choices[(current + 1) % choices.count]
+        replaceColumns(columns)
     }
 
     /// Sets the token budget of every column.
@@ -114,7 +147,11 @@ public final class ComparePane: Pane {
         }
         let (a, b) = (state.columns[0], state.columns[1])
         func config(_ c: CompareColumn) -> String {
-            "{\"model\":\"\(shell.activeModel?.name ?? c.model)\",\"temperature\":\(c.parameters.temperature),\"top_p\":\(c.parameters.topP),\"top_k\":\(c.parameters.topK),\"max_tokens\":\(c.parameters.maxTokens)}"
+            var fields: [String: Any] = ["model": shell.activeModel?.name ?? c.model, "temperature": c.parameters.temperature,
+                                         "top_p": c.parameters.topP, "top_k": c.parameters.topK, "max_tokens": c.parameters.maxTokens]
+            if let adapter = c.adapter { fields["adapter"] = adapter }
+            let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+            return String(decoding: data, as: UTF8.self)
         }
         let (configA, configB) = (config(a), config(b))
         let project = shell.configuration.projectName
@@ -142,7 +179,7 @@ final class CompareColumnsView: View {
     var selected = 0
 
     var acceptsFocus: Bool { true }
-    var keyHints: [KeyHint] { [KeyHint("←→", "column"), KeyHint("[ ]", "temperature"), KeyHint("a/b/t", "pick")] }
+    var keyHints: [KeyHint] { [KeyHint("←→", "column"), KeyHint("[ ]", "temperature"), KeyHint("m", "adapter"), KeyHint("a/b/t", "pick")] }
 
     func handle(_ event: InputEvent) -> EventResult {
         guard let pane else { return .ignored }
@@ -158,6 +195,7 @@ final class CompareColumnsView: View {
             case .character("-"): pane.removeColumn(); selected = min(selected, pane.state.columns.count - 1)
             case .character("["): pane.nudgeTemperature(column: selected, by: -2)
             case .character("]"): pane.nudgeTemperature(column: selected, by: 2)
+            case .character("m"): pane.cycleAdapter(column: selected)
             default: return .ignored
             }
             return .handled
@@ -174,7 +212,11 @@ final class CompareColumnsView: View {
         let focused = context.isFocused(self)
         for (i, (rect, c)) in zip(rects, columns).enumerated() {
             let p = c.parameters
-            let title = "\(c.label) · temp \(GenerationParameter.temperature.format(p.temperature)) · top-p \(GenerationParameter.topP.format(p.topP))"
+            var title = "\(c.label) · temp \(GenerationParameter.temperature.format(p.temperature)) · top-p \(GenerationParameter.topP.format(p.topP))"
+            if let adapter = c.adapter {
+                // runs/NAME/adapter → NAME: the run says which fine-tune this is.
+                title += " · +\(URL(fileURLWithPath: adapter).deletingLastPathComponent().lastPathComponent)"
+            }
             let inner = canvas.box(rect, title: title, focused: focused && i == selected)
             guard !inner.isEmpty else { continue }
             var spans: [[Span]]
