@@ -55,22 +55,24 @@ AVX512 static inline __m512 gelu_tanh512(__m512 x) {
     return _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(exp512(inner), _mm512_set1_ps(1.0f))));
 }
 
+// Every element goes through the same vector arithmetic (the tail with a lane mask), so a value
+// does not depend on where it sits in the buffer: DPO's policy and reference passes see the same
+// activations at different offsets and must agree bit for bit.
 AVX512 static void gelu_forward_avx512(const float *gate, const float *up, float *out, size_t n) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m512 x = _mm512_loadu_ps(gate + i);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 x = _mm512_maskz_loadu_ps(m, gate + i);
         const __m512 t = gelu_tanh512(x);
         const __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), t));
-        _mm512_storeu_ps(out + i, _mm512_mul_ps(g, _mm512_loadu_ps(up + i)));
+        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(g, _mm512_maskz_loadu_ps(m, up + i)));
     }
-    gelu_forward_portable(gate + i, up + i, out + i, n - i);
 }
 
 AVX512 static void gelu_backward_avx512(const float *gate, const float *up, const float *dy, float *dgate, float *dup, size_t n) {
-    size_t i = 0;
     const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
-    for (; i + 16 <= n; i += 16) {
-        const __m512 x = _mm512_loadu_ps(gate + i), d = _mm512_loadu_ps(dy + i);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 x = _mm512_maskz_loadu_ps(m, gate + i), d = _mm512_maskz_loadu_ps(m, dy + i);
         const __m512 t = gelu_tanh512(x);
         const __m512 halfX = _mm512_mul_ps(half, x);
         if (dgate) {
@@ -78,15 +80,14 @@ AVX512 static void gelu_backward_avx512(const float *gate, const float *up, cons
                                                _mm512_fmadd_ps(_mm512_set1_ps(3.0f * GELU_A), _mm512_mul_ps(x, x), one));
             const __m512 derivative = _mm512_fmadd_ps(_mm512_mul_ps(halfX, _mm512_fnmadd_ps(t, t, one)), slope,
                                                       _mm512_mul_ps(half, _mm512_add_ps(one, t)));
-            const __m512 u = _mm512_loadu_ps(up + i);
-            _mm512_storeu_ps(dgate + i, _mm512_fmadd_ps(_mm512_mul_ps(d, u), derivative, _mm512_loadu_ps(dgate + i)));
+            const __m512 u = _mm512_maskz_loadu_ps(m, up + i);
+            _mm512_mask_storeu_ps(dgate + i, m, _mm512_fmadd_ps(_mm512_mul_ps(d, u), derivative, _mm512_maskz_loadu_ps(m, dgate + i)));
         }
         if (dup) {
             const __m512 g = _mm512_mul_ps(halfX, _mm512_add_ps(one, t));
-            _mm512_storeu_ps(dup + i, _mm512_fmadd_ps(d, g, _mm512_loadu_ps(dup + i)));
+            _mm512_mask_storeu_ps(dup + i, m, _mm512_fmadd_ps(d, g, _mm512_maskz_loadu_ps(m, dup + i)));
         }
     }
-    gelu_backward_portable(gate + i, up + i, dy + i, dgate ? dgate + i : NULL, dup ? dup + i : NULL, n - i);
 }
 
 static int has_avx512(void) {

@@ -7,6 +7,7 @@ public enum Parallel {
     /// Number of lanes kernels split into: the active processor count, or fewer after
     /// `limitLanes(to:)` (e.g. `whet bench --threads 1`).
     public static var defaultLanes: Int {
+        _ = blasOnOneThread
         let limit = laneLimit.load(ordering: .relaxed)
         return limit > 0 ? min(limit, ProcessInfoCores.active) : ProcessInfoCores.active
     }

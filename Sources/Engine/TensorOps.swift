@@ -21,11 +21,16 @@ public extension Tensor {
         outShape.append(n)
         let out = Tensor(shape: outShape)
         guard m > 0, n > 0, k > 0 else { return out }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1,
-                    left.basePointer, Int32(k),
-                    right.basePointer, Int32(transposeB ? k : n),
-                    0, out.basePointer, Int32(n))
+        // Row blocks over the worker lanes (OpenBLAS itself runs on one thread: Parallel.blasOnOneThread).
+        let pointers = UncheckedSendableBox((left.basePointer, right.basePointer, out.basePointer))
+        Parallel.forRanges(m, minimumPerLane: max(1, (1 << 18) / max(1, n * k))) { rows in
+            let (l, r, o) = pointers.value
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(rows.count), Int32(n), Int32(k), 1,
+                        l + rows.lowerBound * k, Int32(k),
+                        r, Int32(transposeB ? k : n),
+                        0, o + rows.lowerBound * n, Int32(n))
+        }
         return out
     }
 

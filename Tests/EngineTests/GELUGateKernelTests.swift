@@ -27,6 +27,11 @@ struct GELUGateKernelTests {
             #expect(abs(Double(dGate[i]) - (0.25 + d * u * slope)) <= 1e-5 * max(1, abs(d * u * slope)), "dgate x=\(x)")
             #expect(abs(Double(dUp[i]) - (-0.5 + d * gelu)) <= 1e-5 * max(1, abs(d * gelu)), "dup x=\(x)")
         }
+        // A value does not depend on its offset in the buffer (policy and reference passes of DPO
+        // see the same activations at different offsets).
+        var shifted = [Float](repeating: .nan, count: n - 3)
+        whet_gelu_tanh_product(Array(gate[3...]), Array(up[3...]), &shifted, n - 3)
+        #expect(shifted == Array(out[3...]))
         // Either gradient may be skipped.
         var onlyUp = [Float](repeating: 0, count: n)
         whet_gelu_tanh_product_backward(gate, up, dy, nil, &onlyUp, n)
