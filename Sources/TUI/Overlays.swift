@@ -1,5 +1,6 @@
 /// A modal dialog: a message and buttons. ←/→ or Tab choose, Enter confirms, Esc cancels
-/// (`onChoose(nil)`), and a click on a button confirms it.
+/// (`onChoose(nil)`), and a click on a button confirms it. A message taller than the screen
+/// allows scrolls with ↑/↓, PgUp/PgDn, Home/End or the mouse wheel (an eval example's full texts).
 public final class ModalDialog: Modal {
     public var title: String
     public var message: String
@@ -8,6 +9,10 @@ public final class ModalDialog: Modal {
     public var onDismiss: (() -> Void)?
     private let onChoose: (Int?) -> Void
     private var buttonSpans: [(start: Int, end: Int, row: Int)] = []
+    /// First message line shown, and how far it can go (known after a render).
+    public private(set) var scroll = 0
+    private var maxScroll = 0
+    private var pageLines = 1
     /// The role of the title and border accent, e.g. `.error` for failures.
     public var tone: StyleRole
 
@@ -20,7 +25,10 @@ public final class ModalDialog: Modal {
     }
 
     public var acceptsFocus: Bool { true }
-    public var keyHints: [KeyHint] { [KeyHint("←→", "choose"), KeyHint("Enter", "confirm"), KeyHint("Esc", "cancel")] }
+    public var keyHints: [KeyHint] {
+        let choose = [KeyHint("←→", "choose"), KeyHint("Enter", "confirm"), KeyHint("Esc", "cancel")]
+        return maxScroll > 0 ? [KeyHint("↑↓ PgUp PgDn", "scroll")] + choose : choose
+    }
 
     public func preferredSize(on screen: Size) -> Size {
         let width = min(max(30, DisplayWidth.of(title) + 8, buttons.map { DisplayWidth.of($0) + 5 }.reduce(0, +) + 4), min(70, screen.width - 4))
@@ -37,6 +45,12 @@ public final class ModalDialog: Modal {
         switch event {
         case .key(let k):
             switch k.key {
+            case .up: scroll = max(0, scroll - 1)
+            case .down: scroll = min(maxScroll, scroll + 1)
+            case .pageUp: scroll = max(0, scroll - pageLines)
+            case .pageDown: scroll = min(maxScroll, scroll + pageLines)
+            case .home: scroll = 0
+            case .end: scroll = maxScroll
             case .left, .backTab: selected = (selected - 1 + buttons.count) % buttons.count
             case .right, .tab: selected = (selected + 1) % buttons.count
             case .enter, .character(" "): choose(selected)
@@ -47,6 +61,12 @@ public final class ModalDialog: Modal {
                 choose(i)
             default: break
             }
+            return .handled
+        case .mouse(let m) where m.button == .wheelUp:
+            scroll = max(0, scroll - 3)
+            return .handled
+        case .mouse(let m) where m.button == .wheelDown:
+            scroll = min(maxScroll, scroll + 3)
             return .handled
         case .mouse(let m) where m.kind == .press:
             if let i = buttonSpans.firstIndex(where: { m.point.y == $0.row && m.point.x >= $0.start && m.point.x < $0.end }) {
@@ -64,13 +84,23 @@ public final class ModalDialog: Modal {
         let titleStyle = Style(tone, on: .surface, [.bold])
         canvas.write(" \(title) ", x: 2, y: 0, style: titleStyle)
         let body = inner.inset(left: 1, right: 1)
-        for (i, l) in TextLayout.wrap(message, width: max(1, body.width)).prefix(max(0, body.height - 2)).enumerated() {
+        let lines = TextLayout.wrap(message, width: max(1, body.width))
+        let visible = max(0, body.height - 2)
+        pageLines = max(1, visible - 1)
+        maxScroll = max(0, lines.count - visible)
+        scroll = min(scroll, maxScroll)
+        for (i, l) in lines.dropFirst(scroll).prefix(visible).enumerated() {
             canvas.write(l, x: body.x, y: body.y + 1 + i, style: Style(.text, on: .surface))
         }
         let labels = buttons.map { "[ \($0) ]" }
         let total = labels.map { DisplayWidth.of($0) }.reduce(0, +) + 2 * (labels.count - 1)
         var x = max(body.x, body.maxX - total)
         let row = inner.maxY - 1
+        if maxScroll > 0 {
+            // Where the window is: lines shown of the whole message.
+            let position = "↑↓ \(scroll + 1)–\(min(lines.count, scroll + visible)) of \(lines.count)"
+            if DisplayWidth.of(position) + 1 < x - body.x { canvas.write(position, x: body.x, y: row, style: Style(.muted, on: .surface)) }
+        }
         buttonSpans = []
         for (i, l) in labels.enumerated() {
             let style = i == selected ? Style(.background, on: tone, [.bold]) : Style(.text, on: .surface)

@@ -238,3 +238,40 @@ import TUITesting
         expectSnapshot(h.text, "entry 5\na long\nline that\nwraps", "log-wrap")
     }
 }
+
+/// A dialog whose message is taller than the screen scrolls (an eval example's full texts in the
+/// Evaluate drill-down), shows where it is, and still confirms with its buttons.
+@Suite struct ModalDialogScrollTests {
+    @Test func longMessagesScrollWithKeysAndWheel() {
+        let message = (1...40).map { "line \($0)" }.joined(separator: "\n")
+        var chosen: Int?? = nil
+        let h = harness(Label("behind"), 60, 16)
+        h.app.present(ModalDialog(title: "Example 7", message: message, buttons: ["Close"]) { chosen = $0 })
+        h.settle()
+        #expect(h.text.contains("line 1\n") || h.text.contains("line 1 "))
+        #expect(!h.text.contains("line 40"))
+        #expect(h.text.contains("↑↓ 1–"))
+        h.press(.end)
+        #expect(h.text.contains("line 40"))
+        #expect(!h.text.contains("line 1 "))
+        h.press(.home)
+        h.press(.down)
+        h.press(.down)
+        #expect(h.text.contains("↑↓ 3–"))
+        h.send(.mouse(MouseEvent(.press, .wheelDown, at: Point(x: 30, y: 8))))
+        #expect(h.text.contains("↑↓ 6–"))
+        h.press(.enter)
+        #expect(chosen == .some(0))
+    }
+
+    @Test func shortMessagesDoNotScroll() {
+        let h = harness(Label("behind"), 60, 16)
+        let dialog = ModalDialog(title: "Quit?", message: "A training run is active.", buttons: ["Quit", "Stay"])
+        h.app.present(dialog)
+        h.settle()
+        h.press(.down)
+        #expect(dialog.scroll == 0)
+        #expect(!h.text.contains("↑↓"))
+        #expect(!dialog.keyHints.contains { $0.keys.contains("PgUp") })
+    }
+}
