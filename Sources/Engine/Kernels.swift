@@ -119,28 +119,9 @@ public enum Kernels {
         for i in 0..<n { y[i] = x[i] * s }
     }
 
-    /// Rotary position embedding for one head vector of `headDim` values at `position`.
-    ///
-    /// `.neox` rotates pairs (i, i + rotaryDim/2) — the layout Gemma, Llama-HF and GPT-NeoX use;
-    /// `.interleaved` rotates pairs (2i, 2i+1) — the original GPT-J / Meta Llama layout.
-    /// Only the first `rotaryDim` values rotate (partial rotary); the frequency of pair i is
-    /// base^(-2i/rotaryDim), divided by `frequencyScale` (linear RoPE scaling).
-    public static func rope(_ x: UnsafeMutablePointer<Float>, headDim: Int, rotaryDim: Int, position: Int,
-                            base: Float, style: RopeStyle, frequencyScale: Float = 1) {
-        let half = rotaryDim / 2
-        let p = Double(position)
-        for i in 0..<half {
-            let freq = pow(Double(base), -2.0 * Double(i) / Double(rotaryDim)) / Double(frequencyScale)
-            let angle = p * freq
-            let c = Float(cos(angle)), s = Float(sin(angle))
-            let (ia, ib) = style == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
-            let a = x[ia], b = x[ib]
-            x[ia] = a * c - b * s
-            x[ib] = a * s + b * c
-        }
-    }
-    /// cos and sin of the `rotaryDim / 2` angles of `position` (the same values `rope` computes),
-    /// for applying one position to several heads.
+    /// The angles of rotary position embedding at `position`: cos and sin of pair i's angle
+    /// position · base^(-2i/rotaryDim) / `frequencyScale` (linear RoPE scaling), computed in double,
+    /// for i < rotaryDim / 2. One table serves every head at that position.
     public static func ropeAngles(position: Int, rotaryDim: Int, base: Float, frequencyScale: Float = 1,
                                   cos cosines: UnsafeMutablePointer<Float>, sin sines: UnsafeMutablePointer<Float>) {
         let p = Double(position)
@@ -151,7 +132,10 @@ public enum Kernels {
         }
     }
 
-    /// `rope` with the angles given (from `ropeAngles`).
+    /// Rotary position embedding of one head vector with the angles of its position (`ropeAngles`).
+    /// `.neox` rotates pairs (i, i + rotaryDim/2) — the layout Gemma, Llama-HF and GPT-NeoX use;
+    /// `.interleaved` rotates pairs (2i, 2i+1) — the original GPT-J / Meta Llama layout. Only the
+    /// first `rotaryDim` values rotate (partial rotary).
     public static func rope(_ x: UnsafeMutablePointer<Float>, rotaryDim: Int, style: RopeStyle,
                             cos cosines: UnsafePointer<Float>, sin sines: UnsafePointer<Float>) {
         let half = rotaryDim / 2
@@ -164,7 +148,6 @@ public enum Kernels {
         }
     }
 }
-
 
 public enum RopeStyle: String, Sendable, Codable {
     case neox

@@ -91,15 +91,14 @@ public extension Tensor {
         // training batch repeats positions 0..<T per row): trig was a twentieth of a LoRA step.
         let half = rot / 2
         let low = positions.min() ?? 0, high = positions.max() ?? 0
-        let span = high - low + 1
-        let tablePositions = span <= positions.count ? Array(low...high) : positions
+        let byPosition = high - low + 1 <= positions.count
+        let tablePositions = byPosition ? Array(low...high) : positions
         let table = UnsafeMutablePointer<Float>.allocate(capacity: max(1, tablePositions.count * 2 * half))
         defer { table.deallocate() }
         for (k, position) in tablePositions.enumerated() {
             Kernels.ropeAngles(position: position, rotaryDim: rot, base: base, frequencyScale: frequencyScale,
                                cos: table + k * 2 * half, sin: table + k * 2 * half + half)
         }
-        let byPosition = span <= positions.count
         let tableBox = UncheckedSendableBox(UnsafePointer(table))
         positions.withUnsafeBufferPointer { pos in
             Parallel.forRanges(shape[0], minimumPerLane: 8) { range in

@@ -55,7 +55,7 @@ struct BenchCommand: ParsableCommand {
             guard promptTokens >= 1, genTokens >= 1, repetitions >= 1, threads >= 1 else {
                 throw CommandFailure("--prompt-tokens, --gen-tokens, --repetitions and --threads must be at least 1")
             }
-            Parallel.limitThreads(to: threads)
+            Parallel.limitLanes(to: threads)
             let url = try ModelLocator.locate(model)
             let gemma = try Gemma3Model(path: url.path)
             let vocab = gemma.hyperparameters.vocabularySize

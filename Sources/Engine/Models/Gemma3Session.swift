@@ -164,17 +164,15 @@ public final class Gemma3Session: @unchecked Sendable {
         guard !all.isEmpty else { throw ModelError.emptyInput }
         try check(all)
         let out = writableLogits()
-        BLASThreads.singleThreaded {
-            var start = 0
-            while start < all.count {
-                let n = min(maximumBatchSize, all.count - start)
-                let isFinal = start + n == all.count
-                runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: isFinal ? n - 1 : n)
-                start += n
-            }
-            let last = (all.count - 1) % maximumBatchSize
-            logits(rows: last..<(last + 1), into: out.pointer)
+        var start = 0
+        while start < all.count {
+            let n = min(maximumBatchSize, all.count - start)
+            let isFinal = start + n == all.count
+            runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: isFinal ? n - 1 : n)
+            start += n
         }
+        let last = (all.count - 1) % maximumBatchSize
+        logits(rows: last..<(last + 1), into: out.pointer)
         return Logits(storage: out)
     }
 
@@ -216,9 +214,7 @@ public final class Gemma3Session: @unchecked Sendable {
             while start < all.count {
                 let n = min(maximumBatchSize, all.count - start)
                 var row = min(max(0, firstRow - start), n)
-                BLASThreads.singleThreaded {
-                    runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: row)
-                }
+                runLayers(UnsafeBufferPointer(rebasing: all[start..<(start + n)]), firstOutput: row)
                 while row < n {
                     let rows = min(Self.logitBlockRows, n - row)
                     logits(rows: row..<(row + rows), into: block)
@@ -386,22 +382,16 @@ public final class Gemma3Session: @unchecked Sendable {
     }
 
     /// cos/sin tables for the batch positions: [local cos | local sin | global cos | global sin],
-    /// each `n × half`. Angles are computed in double: p · base^(-2i/d).
+    /// each `n × half` (`Kernels.ropeAngles`: p · base^(-2i/d) in double).
     private func fillRopeTables(positions: Range<Int>) {
         let half = hp.keyLength / 2
-        let n = positions.count
-        let stride = n * half
+        let stride = positions.count * half
         for which in 0..<2 {
             let base = which == 0 ? hp.localRopeBase : hp.globalRopeBase
             let cosines = ropeTables + which * 2 * stride
-            let sines = cosines + stride
-            for i in 0..<half {
-                let frequency = pow(Double(base), -2.0 * Double(i) / Double(hp.keyLength))
-                for (t, p) in positions.enumerated() {
-                    let angle = Double(p) * frequency
-                    cosines[t * half + i] = Float(cos(angle))
-                    sines[t * half + i] = Float(sin(angle))
-                }
+            for (t, p) in positions.enumerated() {
+                Kernels.ropeAngles(position: p, rotaryDim: hp.keyLength, base: base,
+                                   cos: cosines + t * half, sin: cosines + stride + t * half)
             }
         }
     }

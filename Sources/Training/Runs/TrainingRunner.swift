@@ -110,9 +110,7 @@ public final class TrainingRunner {
                 return nil
             }
             let stepStart = clock.now
-            // The engine splits a step over WorkerPool lanes that each call OpenBLAS; OpenBLAS's own
-            // threads would oversubscribe the cores and busy-wait between those calls.
-            let result = try BLASThreads.singleThreaded { try task.trainStep(step) }
+            let result = try task.trainStep(step)
             guard result.loss.isFinite else {
                 let error = RunError.nonFiniteLoss(step: step, value: result.loss)
                 _ = onEvent(.failed(step: step, message: error.description))
@@ -127,7 +125,7 @@ public final class TrainingRunner {
 
             var validation: Double?
             let validateNow = step == settings.totalSteps || (settings.validateEvery > 0 && step % settings.validateEvery == 0)
-            if validateNow, let v = try BLASThreads.singleThreaded({ try task.validationLoss() }) {
+            if validateNow, let v = try task.validationLoss() {
                 validation = v
                 bestValidation = min(bestValidation ?? v, v)
             }
