@@ -24,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CKernels", path: "Sources/CKernels",
-                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         .target(name: "Engine", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         .target(name: "Training", dependencies: ["Engine"], swiftSettings: optimize),
         .target(name: "Evaluation", dependencies: ["Engine"], swiftSettings: optimize),

@@ -5,15 +5,16 @@
 // Activations for this level (whet_act_prepare with level 2) are grouped in tiles of 16 tokens.
 // Inside a tile, for each pair of 32-value blocks P and each token k there are 192 bytes:
 //   int8  q[64]     the two blocks' 8-bit values (second half zero for an odd last block)
-//   int32 bias[16]  lane 8h+0 = -offset·Σq[0..15], lane 8h+4 = -offset·Σq[16..31] of block h,
-//                   other lanes 0. vpdpbusd starts from this instead of zero, so the weights'
-//                   offset (Q4_0 8, Q5_0 16, Q6_K 32, Q8_0 128 after flipping its sign bit) is
-//                   removed in exact integers instead of per value or in float afterwards.
+//   int32 bias[16]  lane 8h+l = -offset·Σq[4l..4l+3] of block h. vpdpbusd starts from this
+//                   instead of zero, so the weights' offset (Q4_0 8, Q5_0 16, Q6_K 32, Q8_0 128
+//                   after flipping its sign bit) is removed in exact integers lane by lane, and
+//                   every lane holds the canonical Σ v·q (quant_dot.c, "Canonical order").
 //   float da[16]    the activation scale of block h, repeated in lanes 8h..8h+7
 // followed (K-quants with mins) by, per super-block of 256 values and token, 8 floats
 // da_j·Σq_j: the activation sums the Q4_K/Q5_K minimums multiply.
-// The int8 values and scales are exactly those of whet_quantize_q8_row, so every level computes
-// the same integer dot products and differs only in fp32 summation order.
+// The int8 values and scales are exactly those of whet_quantize_q8_row, and the float operations
+// follow the canonical order of quant_dot.c, so this level's results are bit-identical to the
+// portable and AVX2 levels'.
 #include "whet_quant.h"
 #include "quant_internal.h"
 #include <string.h>
@@ -58,9 +59,9 @@ void whet_act_prepare_tiled(uint32_t type, const float *x, int64_t n, int64_t t0
                 const int64_t within = b % (block / 32);  // 32-value block inside the rounding block
                 if (within == 0) whet_quantize_act_block(type, xt + b * 32, q, d, sums);
                 const int s0 = sums[2 * within], s1 = sums[2 * within + 1];
-                memcpy(slot + 32 * h, q + 32 * within, 32);
-                bias[0] = -offset * s0;
-                bias[4] = -offset * s1;
+                const int8_t *qb = q + 32 * within;
+                memcpy(slot + 32 * h, qb, 32);
+                for (int l = 0; l < 8; l++) bias[l] = -offset * ((int32_t)qb[4 * l] + qb[4 * l + 1] + qb[4 * l + 2] + qb[4 * l + 3]);
                 for (int j = 0; j < 8; j++) da[j] = d[within];
                 if (superblock_count(n) > 0 && b < superblock_count(n) * 8) {
                     float *dsum = (float *)(tile + (size_t)np * TILE * PAIR_BYTES + (size_t)(b / 8) * TILE * SB_BYTES
@@ -87,6 +88,15 @@ T512 INLINE float h2f(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
+}
+
+/// The canonical lane tree: l + l+8, l + l+4, l + l+2, 0 + 1.
+T512 INLINE float reduce_tree(__m512 v) {
+    const __m256 r8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r8), _mm256_extractf128_ps(r8, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
 
 T512 INLINE __m256i nibbles32_512(const uint8_t *q16) {
@@ -128,7 +138,7 @@ T512 INLINE void tile_b32(uint32_t type, int64_t n, const uint8_t *w, const uint
             acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, act_da(slot)), acc[k]);
         }
     }
-    for (int k = 0; k < nt; k++) out[k] = _mm512_reduce_add_ps(acc[k]);
+    for (int k = 0; k < nt; k++) out[k] = reduce_tree(acc[k]);
 }
 
 /// Q4_K and Q5_K: per 32-value sub-block a scale d·sc_j and a minimum dmin·m_j.
@@ -173,7 +183,7 @@ T512 INLINE void tile_q45_k(int64_t n, const uint8_t *w, const uint8_t *act, con
             acc[k] = _mm512_sub_ps(acc[k], _mm512_zextps256_ps512(m));
         }
     }
-    for (int k = 0; k < nt; k++) out[k] = _mm512_reduce_add_ps(acc[k]);
+    for (int k = 0; k < nt; k++) out[k] = reduce_tree(acc[k]);
 }
 
 /// Q6_K: 6-bit values (offset 32, through the bias lanes) with an int8 scale per 16 values.
@@ -205,7 +215,7 @@ T512 INLINE void tile_q6_k(int64_t n, const uint8_t *w, const uint8_t *act, cons
             }
         }
     }
-    for (int k = 0; k < nt; k++) out[k] = _mm512_reduce_add_ps(acc[k]);
+    for (int k = 0; k < nt; k++) out[k] = reduce_tree(acc[k]);
 }
 
 T512 INLINE void tile_any(uint32_t type, int64_t n, const uint8_t *w, const uint8_t *act, const uint8_t *dsums,

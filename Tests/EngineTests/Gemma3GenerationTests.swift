@@ -52,9 +52,11 @@ import TestSupport
                 let ours = logits.indices.max { logits[$0] < logits[$1] } ?? 0
                 if ours != Int(want) {
                     let ourLead = logits[ours] - logits[Int(want)]
-                    // Measured: steps 11 and 18 of France (llama.cpp's gap 0.097, 0.193), pancakes 3 (0.020),
-                    // numpy 8 (0.268); our lead 0.25, 0.10, 0.17, 0.12.
-                    #expect(llamaGap < 0.3 && ourLead < 0.26,
+                    // The bound is llama.cpp's own spread, not one machine's measurement: its flash-attention
+                    // and plain-attention runs of the same build part ways at steps whose top-two gap is up
+                    // to 0.716 (numpy step 10; docs/gemma3.md), so a divergence is a near-tie when both
+                    // gaps are below 0.75. Seen so far: llama.cpp's gaps 0.020-0.716, our leads 0.10-0.26.
+                    #expect(llamaGap < 0.75 && ourLead < 0.75,
                             "\(prompt.debugDescription) step \(step): llama.cpp's gap \(llamaGap), ours leads by \(ourLead)")
                     if !diverged { #expect(result.tokenIds[step] == Int32(ours)) }
                     diverged = true

@@ -41,11 +41,14 @@ import TestSupport
         }
         #expect(logits.indices.max { logits[$0] < logits[$1] } == Int(top[0][0]))
 
-        // llama.cpp (its own 8-bit activation rounding, fp16 KV cache, fp16 GELU table): within 0.35 on its top 10.
+        // llama.cpp (its own 8-bit activation rounding, fp16 KV cache, fp16 GELU table): within 0.5 on its
+        // top 10. The bound is llama.cpp's own spread: its flash-attention and plain-attention runs differ
+        // per step by a median of 0.21-0.60 over the top-5 (docs/gemma3.md); ours measured 0.41 (0.26
+        // before the canonical-order kernels of issue #23).
         let llama = try #require(first["step0_top_logits"] as? [[Any]])
         for entry in llama {
             let id = try #require(entry[0] as? Int), value = try #require(entry[1] as? Double)
-            #expect(abs(Double(logits[id]) - value) < 0.35, "token \(id)")
+            #expect(abs(Double(logits[id]) - value) < 0.5, "token \(id)")
         }
     }
 }

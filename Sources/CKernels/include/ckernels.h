@@ -35,6 +35,14 @@ void whet_gelu_fp16_table_product(const float *gate, const float *up, float *out
 void whet_gelu_tanh_product(const float *gate, const float *up, float *out, size_t n);
 void whet_gelu_tanh_product_backward(const float *gate, const float *up, const float *dy, float *dgate, float *dup, size_t n);
 
+/// fp32 kernels for attention with one canonical order on every level (f32_attention.c), so results
+/// never depend on which level a CPU runs. Levels: 0 portable C, 1 AVX2+FMA, 2 AVX-512F.
+int whet_f32_best_level(void);
+/// out[j] = Σ_i q[i]·k[j·kstride + i] over n values, for j in 0..<count.
+void whet_f32_dots(int level, const float *q, const float *k, size_t kstride, int64_t count, int64_t n, float *out);
+/// out[c] = (accumulate ? out[c] : 0) + Σ_j p[j]·v[j·vstride + c] for c in 0..<n (one fma per term, j ascending).
+void whet_f32_weighted_sum(int level, const float *p, const float *v, size_t vstride, int64_t count, int64_t n, float *out, int accumulate);
+
 /// A hint to the CPU inside spin-wait loops (PAUSE on x86, YIELD on ARM).
 static inline void whet_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

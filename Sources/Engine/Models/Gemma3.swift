@@ -104,8 +104,14 @@ public final class Gemma3Model: @unchecked Sendable {
     /// rounds them through fp16 as llama.cpp does.
     public func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256,
                             rounding: Gemma3Rounding = .fp32) -> Gemma3Session {
+        makeSession(contextLength: contextLength, maximumBatchSize: maximumBatchSize, rounding: rounding, kernelLevel: .best)
+    }
+
+    /// A session whose kernels run at `kernelLevel` (tests compare the levels).
+    func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256, rounding: Gemma3Rounding = .fp32,
+                     kernelLevel: KernelLevel) -> Gemma3Session {
         Gemma3Session(model: self, contextLength: min(contextLength ?? hyperparameters.contextLength,
                                                       hyperparameters.contextLength),
-                      maximumBatchSize: maximumBatchSize, rounding: rounding)
+                      maximumBatchSize: maximumBatchSize, rounding: rounding, kernelLevel: kernelLevel)
     }
 }

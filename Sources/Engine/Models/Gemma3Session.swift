@@ -33,6 +33,9 @@ public final class Gemma3Session: @unchecked Sendable {
     /// Most tokens run through the layers at once; longer inputs are split.
     public let maximumBatchSize: Int
     public let rounding: Gemma3Rounding
+    /// The SIMD level of every kernel this session calls (`KernelLevel`); the best one the CPU
+    /// runs unless a test asks for a lower one. Every level gives bit-identical results.
+    let kernelLevel: KernelLevel
     /// Positions in the cache.
     public private(set) var count = 0
 
@@ -46,7 +49,7 @@ public final class Gemma3Session: @unchecked Sendable {
     private let ringLength: Int
     /// Positions `ringFloor ..< count` are intact in every ring (older ones may be overwritten).
     private var ringFloor = 0
-    /// Attention scores, `headCount` regions of `queryBlock × capacity`.
+    /// Attention scores, one region of `capacity` per head.
     private var scores: UnsafeMutablePointer<Float>
 
     private let hidden: UnsafeMutablePointer<Float>
@@ -65,12 +68,12 @@ public final class Gemma3Session: @unchecked Sendable {
     /// Logits of several rows at once, for `evaluateAll` (allocated on first use).
     private var blockLogits: UnsafeMutablePointer<Float>?
     private static let logitBlockRows = 16
-    /// Query rows per attention score matrix in prompt processing.
-    private static let queryBlock = 64
 
-    init(model: Gemma3Model, contextLength: Int, maximumBatchSize: Int, rounding: Gemma3Rounding = .fp32) {
+    init(model: Gemma3Model, contextLength: Int, maximumBatchSize: Int, rounding: Gemma3Rounding = .fp32,
+         kernelLevel: KernelLevel = .best) {
         self.model = model
         self.rounding = rounding
+        self.kernelLevel = kernelLevel
         hp = model.hyperparameters
         self.contextLength = max(1, contextLength)
         self.maximumBatchSize = max(1, min(maximumBatchSize, self.contextLength))
@@ -266,7 +269,7 @@ public final class Gemma3Session: @unchecked Sendable {
         valueCache = values
         layerSlots = slots
         scores.deallocate()
-        scores = UnsafeMutablePointer<Float>.allocate(capacity: hp.headCount * Self.queryBlock * newCapacity)
+        scores = UnsafeMutablePointer<Float>.allocate(capacity: hp.headCount * newCapacity)
         capacity = newCapacity
     }
 
@@ -307,11 +310,11 @@ public final class Gemma3Session: @unchecked Sendable {
             rmsnormRows(hidden, weight: block.attentionNorm, into: normed, rows: n, width: d)
             let halfCache = rounding == .llamaCpp
             for run in slotRuns(p0, n, sliding: sliding) {
-                block.key.multiply(normed + run.offset * d, tokens: run.length, into: keys + run.slot * hp.keyWidth)
-                block.value.multiply(normed + run.offset * d, tokens: run.length, into: values + run.slot * hp.valueWidth)
+                block.key.multiply(normed + run.offset * d, tokens: run.length, into: keys + run.slot * hp.keyWidth, level: kernelLevel.quantized)
+                block.value.multiply(normed + run.offset * d, tokens: run.length, into: values + run.slot * hp.valueWidth, level: kernelLevel.quantized)
                 if halfCache { whet_round_to_fp16_row(values + run.slot * hp.valueWidth, run.length * hp.valueWidth) }
             }
-            if m > 0 { block.query.multiply(normed + r0 * d, tokens: m, into: query) }
+            if m > 0 { block.query.multiply(normed + r0 * d, tokens: m, into: query, level: kernelLevel.quantized) }
 
             let tables = ropeTables + (block.slidingWindow ? 0 : 2 * tableStride)
             let qNorm = UnsafePointer(block.queryNorm.basePointer), kNorm = UnsafePointer(block.keyNorm.basePointer)
@@ -338,12 +341,12 @@ public final class Gemma3Session: @unchecked Sendable {
             let rows = hidden + r0 * d
 
             attend(layer: layer, slidingWindow: block.slidingWindow, start: p0 + r0, tokens: m)
-            block.output.multiply(attention, tokens: m, into: projected)
+            block.output.multiply(attention, tokens: m, into: projected, level: kernelLevel.quantized)
             addNormalized(projected, weight: block.postAttentionNorm, into: rows, rows: m, width: d)
 
             rmsnormRows(rows, weight: block.feedForwardNorm, into: normed, rows: m, width: d)
-            block.gate.multiply(normed, tokens: m, into: gate)
-            block.up.multiply(normed, tokens: m, into: up)
+            block.gate.multiply(normed, tokens: m, into: gate, level: kernelLevel.quantized)
+            block.up.multiply(normed, tokens: m, into: up, level: kernelLevel.quantized)
             let ff = hp.feedForwardLength
             let gate = self.gate, up = self.up
             forRows(m, work: ff) { range in
@@ -355,7 +358,7 @@ public final class Gemma3Session: @unchecked Sendable {
                     }
                 }
             }
-            block.down.multiply(gate, tokens: m, into: projected)
+            block.down.multiply(gate, tokens: m, into: projected, level: kernelLevel.quantized)
             addNormalized(projected, weight: block.postFeedForwardNorm, into: rows, rows: m, width: d)
         }
         count = p0 + n
@@ -366,7 +369,7 @@ public final class Gemma3Session: @unchecked Sendable {
     private func logits(rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let d = hp.embeddingLength
         rmsnormRows(hidden + rows.lowerBound * d, weight: model.outputNorm, into: normed, rows: rows.count, width: d)
-        model.tokenEmbedding.multiply(normed, tokens: rows.count, into: out)
+        model.tokenEmbedding.multiply(normed, tokens: rows.count, into: out, level: kernelLevel.quantized)
     }
 
     /// Rotates NEOX-style pairs (i, i + half) of one head by the precomputed angles.
@@ -398,6 +401,9 @@ public final class Gemma3Session: @unchecked Sendable {
 
     /// Causal (and, in sliding-window layers, windowed) attention of the `tokens` queries at
     /// positions `start ..< start + tokens` over the cache, into `attention` ([tokens, heads·dv]).
+    /// Each query runs on its own over exactly the keys it sees (dot products, softmax, weighted
+    /// sum of values) with the canonical-order fp32 kernels of CKernels, so a position's result is
+    /// the same whether it came in a prompt batch or one token at a time, on every CPU.
     private func attend(layer: Int, slidingWindow: Bool, start p0: Int, tokens n: Int) {
         let dk = hp.keyLength, dv = hp.valueLength
         let heads = hp.headCount, kvHeads = hp.kvHeadCount
@@ -405,71 +411,30 @@ public final class Gemma3Session: @unchecked Sendable {
         let window = slidingWindow ? hp.slidingWindow : Int.max
         let keys = UnsafePointer(keyCache[layer]), values = UnsafePointer(valueCache[layer])
         let query = UnsafePointer(self.query), attention = self.attention
-        let scoreRegion = Self.queryBlock * capacity
+        let scoreRegion = capacity
         let scores = self.scores
         let keyStride = kvHeads * dk, valueStride = kvHeads * dv
         let queryStride = heads * dk, outStride = heads * dv
-
-        if n == 1 {
-            // One query: dot products and a weighted sum, no GEMM set-up.
-            let lo = max(0, p0 - window + 1)
-            let keyCount = p0 - lo + 1
-            let runs = slotRuns(lo, keyCount, sliding: slidingWindow)
-            Parallel.forRanges(heads, minimumPerLane: keyCount >= 256 ? 1 : heads) { range in
-                for h in range {
-                    let g = h / group
-                    let q = query + h * dk
-                    let s = scores + h * scoreRegion
-                    for run in runs {
-                        for j in 0..<run.length {
-                            s[run.offset + j] = Kernels.dot(q, keys + (run.slot + j) * keyStride + g * dk, dk)
-                        }
-                    }
-                    Kernels.softmaxInPlace(s, keyCount)
-                    let out = attention + h * dv
-                    out.update(repeating: 0, count: dv)
-                    for run in runs {
-                        for j in 0..<run.length {
-                            Kernels.addScaled(values + (run.slot + j) * valueStride + g * dv, by: s[run.offset + j], into: out, dv)
-                        }
-                    }
-                }
-            }
-            return
-        }
-
-        let blocks = (n + Self.queryBlock - 1) / Self.queryBlock
-        Parallel.forRanges(heads) { range in
+        let level = kernelLevel.float
+        let longest = min(p0 + n, window)
+        Parallel.forRanges(heads, minimumPerLane: n > 1 || longest >= 256 ? 1 : heads) { range in
             for h in range {
                 let g = h / group
                 let s = scores + h * scoreRegion
-                for b in 0..<blocks {
-                    let t0 = b * Self.queryBlock, t1 = min(n, t0 + Self.queryBlock)
-                    let rows = t1 - t0
-                    let lo = max(0, p0 + t0 - window + 1)
-                    let hi = p0 + t1
-                    let keyCount = hi - lo
-                    let runs = slotRuns(lo, keyCount, sliding: slidingWindow)
-                    for run in runs {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(run.length), Int32(dk), 1,
-                                    query + t0 * queryStride + h * dk, Int32(queryStride),
-                                    keys + run.slot * keyStride + g * dk, Int32(keyStride),
-                                    0, s + run.offset, Int32(keyCount))
+                for t in 0..<n {
+                    let position = p0 + t
+                    let lo = max(0, position - window + 1)
+                    let keyCount = position - lo + 1
+                    let q = query + t * queryStride + h * dk
+                    for run in self.slotRuns(lo, keyCount, sliding: slidingWindow) {
+                        whet_f32_dots(level, q, keys + run.slot * keyStride + g * dk, keyStride, Int64(run.length), Int64(dk),
+                                      s + run.offset)
                     }
-                    for r in 0..<rows {
-                        let position = p0 + t0 + r
-                        let first = max(lo, position - window + 1) - lo
-                        let last = position - lo + 1
-                        let row = s + r * keyCount
-                        if first > 0 { row.update(repeating: 0, count: first) }
-                        Kernels.softmaxInPlace(row + first, last - first)
-                        if last < keyCount { (row + last).update(repeating: 0, count: keyCount - last) }
-                    }
-                    for (i, run) in runs.enumerated() {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dv), Int32(run.length), 1,
-                                    s + run.offset, Int32(keyCount),
-                                    values + run.slot * valueStride + g * dv, Int32(valueStride),
-                                    i == 0 ? 0 : 1, attention + t0 * outStride + h * dv, Int32(outStride))
+                    Kernels.softmaxInPlace(s, keyCount)
+                    let out = attention + t * outStride + h * dv
+                    for (i, run) in self.slotRuns(lo, keyCount, sliding: slidingWindow).enumerated() {
+                        whet_f32_weighted_sum(level, s + run.offset, values + run.slot * valueStride + g * dv, valueStride,
+                                              Int64(run.length), Int64(dv), out, i == 0 ? 0 : 1)
                     }
                 }
             }
