@@ -4,7 +4,7 @@ import Testing
 
 /// A tiny random Gemma 3 (F32 weights) written with GGUFWriter: 3 layers with a sliding window of
 /// 4 and every 3rd layer global, 2 query heads sharing 1 KV head.
-private struct TinyGemma {
+struct TinyGemma {
     static let vocab = 40, d = 16, ff = 24, layers = 3, heads = 2, kvHeads = 1, headDim = 8
     static let window = 4, pattern = 3, context = 64
     var tensors: [String: (dims: [Int], values: [Float])] = [:]

@@ -27,8 +27,10 @@ public final class GGUFFile: @unchecked Sendable {
         guard magic == 0x4655_4747 else { throw GGUFError.badMagic(path: path, found: magic) }
         version = try reader.readUInt32()
         guard version == 2 || version == 3 else { throw GGUFError.unsupportedVersion(path: path, version: version) }
-        let tensorCount = try reader.readCount("tensor count")
-        let kvCount = try reader.readCount("metadata count")
+        // A tensor info takes at least 28 bytes (name length, dimension count, one dimension, type,
+        // offset); a key/value pair at least 13 (key length, type, one byte of value).
+        let tensorCount = try reader.readCount("tensor count", minimumSize: 28)
+        let kvCount = try reader.readCount("metadata count", minimumSize: 13)
 
         var values: [String: GGUFValue] = [:]
         var keys: [String] = []
@@ -38,14 +40,25 @@ public final class GGUFFile: @unchecked Sendable {
             guard let type = GGUFValueType(rawValue: raw) else {
                 throw GGUFError.invalidMetadata(path: path, key: key, reason: "unknown value type \(raw)")
             }
-            values[key] = try reader.readValue(type, key: key)
+            let value = try reader.readValue(type, key: key)
+            guard values.updateValue(value, forKey: key) == nil else {
+                throw GGUFError.invalidMetadata(path: path, key: key, reason: "the key appears twice, so which value holds is ambiguous")
+            }
             keys.append(key)
         }
         metadata = GGUFMetadata(values: values, keys: keys)
+        try metadata.checkKnownTypes(path: path)
 
-        let align = metadata.int("general.alignment") ?? 32
-        guard align > 0, align & (align - 1) == 0 else {
-            throw GGUFError.invalidMetadata(path: path, key: "general.alignment", reason: "\(align) is not a power of two")
+        let align: Int
+        if let value = metadata["general.alignment"] {
+            // llama.cpp requires a power of two; anything past 1 MiB is a corrupt field, not a layout.
+            guard let a = value.intValue, a > 0, a & (a - 1) == 0, a <= 1 << 20 else {
+                throw GGUFError.invalidMetadata(path: path, key: "general.alignment",
+                                                reason: "\(value.summary) is not a power of two between 1 and 1048576")
+            }
+            align = a
+        } else {
+            align = 32
         }
         alignment = align
 
@@ -74,7 +87,14 @@ public final class GGUFFile: @unchecked Sendable {
                 throw GGUFError.invalidTensor(path: path, name: name,
                                               reason: "row length \(dims[0]) is not a multiple of the \(type) block size \(type.blockSize)")
             }
-            let elements = dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+            var elements = 1
+            for d in dims {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= mapped.count * 8 else {
+                    throw GGUFError.invalidTensor(path: path, name: name, reason: "dimensions \(dims) hold more values than the file can")
+                }
+                elements = product
+            }
             let byteCount = elements / type.blockSize * type.typeSize
             infos.append(GGUFTensorInfo(name: name, dimensions: dims, type: type,
                                         offset: Int(clamping: offset), byteCount: byteCount))
@@ -84,16 +104,41 @@ public final class GGUFFile: @unchecked Sendable {
         dataOffset = (headerEnd + align - 1) / align * align
         let dataSize = mapped.count - dataOffset
         var names: [String: Int] = [:]
+        // As llama.cpp requires: tensors lie back to back in file order, each padded to the alignment,
+        // so a tensor whose type or shape was changed (its bytes would mean something else) or two
+        // tensors that overlap are caught here.
+        var expectedOffset = 0
         for (i, info) in infos.enumerated() {
             guard info.offset % align == 0 else {
                 throw GGUFError.invalidTensor(path: path, name: info.name, reason: "data offset \(info.offset) is not aligned to \(align)")
             }
+            guard info.offset == expectedOffset else {
+                guard i > 0 else {
+                    throw GGUFError.invalidTensor(path: path, name: info.name, reason: "the first tensor's data starts at offset \(info.offset), not 0")
+                }
+                let previous = infos[i - 1]
+                throw GGUFError.invalidTensor(path: path, name: previous.name,
+                                              reason: "as \(previous.type) with dimensions \(previous.dimensions) it holds \(previous.byteCount) bytes, "
+                                                + "but the next tensor '\(info.name)' starts \(info.offset - previous.offset) bytes after it; "
+                                                + "its type or shape (or the next offset) is wrong")
+            }
+            expectedOffset = info.offset + (info.byteCount + align - 1) / align * align
             guard dataSize >= 0, info.offset <= dataSize, info.byteCount <= dataSize - info.offset else {
                 throw GGUFError.tensorPastEnd(path: path, name: info.name, end: dataOffset + info.offset + info.byteCount,
                                               fileSize: mapped.count)
             }
             guard names.updateValue(i, forKey: info.name) == nil else {
                 throw GGUFError.invalidTensor(path: path, name: info.name, reason: "the name appears twice")
+            }
+        }
+        // The data section ends with the last tensor (and at most its padding): more bytes mean a
+        // tensor's type or shape claims less data than the file holds for it.
+        if !infos.isEmpty, let last = infos.last {
+            let end = dataOffset + last.offset + last.byteCount
+            guard mapped.count <= dataOffset + expectedOffset else {
+                throw GGUFError.invalidTensor(path: path, name: last.name,
+                                              reason: "the file has \(mapped.count - end) bytes after this last tensor's \(last.byteCount) "
+                                                + "(\(last.type), dimensions \(last.dimensions)); its type or shape is wrong")
             }
         }
         index = names
@@ -204,11 +249,14 @@ struct GGUFReader {
     mutating func readUInt32() throws -> UInt32 { try load(UInt32.self) }
     mutating func readUInt64() throws -> UInt64 { try load(UInt64.self) }
 
-    /// A count that must fit in the remaining file (each counted item takes at least one byte).
-    mutating func readCount(_ what: String) throws -> Int {
+    /// A count of items of at least `minimumSize` bytes each that must fit in the rest of the file,
+    /// so a corrupt count cannot make the reader reserve more memory than the file could describe.
+    mutating func readCount(_ what: String, minimumSize: Int = 1) throws -> Int {
         let n = try readUInt64()
-        guard n <= UInt64(bytes.count) else {
-            throw GGUFError.truncated(path: path, offset: position, needed: Int(clamping: n), fileSize: bytes.count)
+        let left = UInt64(bytes.count - min(position, bytes.count))
+        guard n <= left / UInt64(max(1, minimumSize)) else {
+            throw GGUFError.truncated(path: path, offset: position, needed: Int(clamping: n.multipliedReportingOverflow(by: UInt64(max(1, minimumSize))).partialValue),
+                                      fileSize: bytes.count)
         }
         return Int(n)
     }
@@ -246,12 +294,21 @@ struct GGUFReader {
         }
     }
 
-    mutating func readArray(key: String) throws -> GGUFArray {
+    /// Arrays inside arrays, at most this deep (real files nest at most once; unbounded nesting
+    /// would recurse until the stack runs out).
+    static let arrayDepthLimit = 3
+
+    mutating func readArray(key: String, depth: Int = 1) throws -> GGUFArray {
         let raw = try readUInt32()
         guard let type = GGUFValueType(rawValue: raw) else {
             throw GGUFError.invalidMetadata(path: path, key: key, reason: "unknown array element type \(raw)")
         }
-        let count = try readCount("array length")
+        if type == .array, depth >= Self.arrayDepthLimit {
+            throw GGUFError.invalidMetadata(path: path, key: key,
+                                            reason: "arrays are nested more than \(Self.arrayDepthLimit) deep, which no model file does")
+        }
+        // Each string takes at least its 8-byte length, each inner array its 12-byte header.
+        let count = try readCount("array length", minimumSize: type == .string ? 8 : (type == .array ? 12 : 1))
         switch type {
         case .uint8: return .uint8(try readNumbers(count, UInt8.self))
         case .int8: return .int8(try readNumbers(count, Int8.self))
@@ -271,7 +328,8 @@ struct GGUFReader {
             return .string(out)
         case .array:
             var out: [GGUFArray] = []
-            for _ in 0..<count { out.append(try readArray(key: key)) }
+            out.reserveCapacity(count)
+            for _ in 0..<count { out.append(try readArray(key: key, depth: depth + 1)) }
             return .array(out)
         }
     }

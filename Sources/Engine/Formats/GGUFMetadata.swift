@@ -150,3 +150,92 @@ public struct GGUFMetadata: Sendable {
     /// `general.architecture`, e.g. "gemma3".
     public var architecture: String? { string("general.architecture") }
 }
+
+extension GGUFMetadata {
+    /// The kind of value a well-known key must hold.
+    enum ExpectedKind: String {
+        case integer = "an integer", number = "a float", bool = "a bool", string = "a string"
+        case strings = "an array of strings", numbers = "an array of floats", integers = "an array of integers"
+        case integerOrIntegers = "an integer or an array of integers"
+
+        func accepts(_ value: GGUFValue) -> Bool {
+            switch self {
+            case .integer: return value.intValue != nil
+            case .number:
+                if case .float32 = value { return true }
+                if case .float64 = value { return true }
+                return false
+            case .bool: return value.boolValue != nil
+            case .string: return value.stringValue != nil
+            case .strings: if case let .array(a) = value { return a.stringValues != nil }; return false
+            case .numbers: if case let .array(a) = value { return a.floatValues != nil }; return false
+            case .integers: if case let .array(a) = value { return a.intValues != nil }; return false
+            case .integerOrIntegers:
+                if value.intValue != nil { return true }
+                if case let .array(a) = value { return a.intValues != nil }
+                return false
+            }
+        }
+    }
+
+    /// What each key llama.cpp reads with a fixed type must hold (`<arch>.` keys by their suffix).
+    static func expectedKind(of key: String, architecture: String?) -> ExpectedKind? {
+        switch key {
+        case "general.alignment": return .integer
+        case "general.architecture", "general.name", "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.chat_template":
+            return .string
+        case "tokenizer.ggml.tokens", "tokenizer.ggml.merges": return .strings
+        case "tokenizer.ggml.scores": return .numbers
+        case "tokenizer.ggml.token_type": return .integers
+        default: break
+        }
+        if key.hasPrefix("tokenizer.ggml.") {
+            if key.hasSuffix("_token_id") { return .integer }
+            if key.hasPrefix("tokenizer.ggml.add_") { return .bool }
+            return nil
+        }
+        guard let architecture, key.hasPrefix(architecture + ".") else { return nil }
+        switch String(key.dropFirst(architecture.count + 1)) {
+        case "context_length", "embedding_length", "block_count", "vocab_size", "attention.key_length",
+             "attention.value_length", "attention.sliding_window", "attention.sliding_window_pattern", "rope.dimension_count":
+            return .integer
+        case "feed_forward_length", "attention.head_count", "attention.head_count_kv": return .integerOrIntegers
+        case "attention.layer_norm_rms_epsilon", "attention.layer_norm_epsilon", "rope.freq_base", "rope.freq_scale",
+             "rope.scaling.factor", "attn_logit_softcapping", "final_logit_softcapping":
+            return .number
+        default: return nil
+        }
+    }
+
+    /// A well-known key whose value has the wrong type is an error, not a value silently ignored.
+    func checkKnownTypes(path: String) throws {
+        let architecture = values["general.architecture"]?.stringValue
+        for key in keys {
+            guard let value = values[key], let kind = Self.expectedKind(of: key, architecture: architecture) else { continue }
+            guard kind.accepts(value) else {
+                throw GGUFError.invalidMetadata(path: path, key: key, reason: "it must be \(kind.rawValue) but holds \(value.typeName)")
+            }
+        }
+    }
+}
+
+extension GGUFValue {
+    /// The GGUF type name of this value, for error messages.
+    var typeName: String {
+        switch self {
+        case .uint8: return "a uint8"
+        case .int8: return "an int8"
+        case .uint16: return "a uint16"
+        case .int16: return "an int16"
+        case .uint32: return "a uint32"
+        case .int32: return "an int32"
+        case .uint64: return "a uint64"
+        case .int64: return "an int64"
+        case .float32: return "a float32"
+        case .float64: return "a float64"
+        case .bool: return "a bool"
+        case .string: return "a string"
+        case .array: return "an array"
+        }
+    }
+}

@@ -113,8 +113,17 @@ public struct Gemma3Hyperparameters: Sendable, Equatable {
             throw ModelError.invalidHyperparameter(path: path, key: "gemma3.attention.key_length",
                                                    reason: "head dimensions \(keyLength)/\(valueLength) must be positive and even")
         }
-        rmsEpsilon = m.float("gemma3.attention.layer_norm_rms_epsilon") ?? 1e-6
-        globalRopeBase = m.float("gemma3.rope.freq_base") ?? 1_000_000
+        /// A float hyper-parameter that must be finite and inside `range` (the types were checked at load).
+        func real(_ key: String, default fallback: Float, in range: ClosedRange<Float>) throws -> Float {
+            guard let v = m.float("gemma3." + key) else { return fallback }
+            guard v.isFinite, range.contains(v), v != 0 else {
+                throw ModelError.invalidHyperparameter(path: path, key: "gemma3." + key,
+                                                       reason: "\(v) is outside \(range.lowerBound)…\(range.upperBound) (and must not be 0)")
+            }
+            return v
+        }
+        rmsEpsilon = try real("attention.layer_norm_rms_epsilon", default: 1e-6, in: 0...0.1)
+        globalRopeBase = try real("rope.freq_base", default: 1_000_000, in: 1...1e12)
         localRopeBase = 10_000
         contextLength = m.int("gemma3.context_length") ?? 32_768
         slidingWindow = m.int("gemma3.attention.sliding_window") ?? 512
@@ -124,6 +133,15 @@ public struct Gemma3Hyperparameters: Sendable, Equatable {
         }
         // llama.cpp fixes the pattern at 6 for gemma3; honour an explicit key when a file has one.
         slidingWindowPattern = m.int("gemma3.attention.sliding_window_pattern") ?? 6
+        guard slidingWindowPattern >= 1, slidingWindowPattern <= layerCount + 1 else {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.attention.sliding_window_pattern",
+                                                   reason: "\(slidingWindowPattern) must be between 1 and the layer count + 1")
+        }
+        guard embeddingLength <= 1 << 16, feedForwardLength <= 1 << 18, layerCount <= 1024, headCount <= 1024,
+              keyLength <= 4096, valueLength <= 4096 else {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.embedding_length",
+                                                   reason: "widths \(embeddingLength)/\(feedForwardLength), \(layerCount) layers, \(headCount) heads of \(keyLength) are beyond any real model")
+        }
         // Gemma 3 27B scales by 1/sqrt(d_model / heads); every other size by 1/sqrt(head dim)
         // (llama.cpp keys this on the 62-layer count).
         let scaleDim = layerCount == 62 ? embeddingLength / headCount : keyLength
@@ -132,5 +150,9 @@ public struct Gemma3Hyperparameters: Sendable, Equatable {
             throw GGUFError.missingTensor(path: path, name: "token_embd.weight")
         }
         vocabularySize = embd.rowCount
+        if let tokens = m.array("tokenizer.ggml.tokens")?.count, tokens != vocabularySize {
+            throw ModelError.tensorShape(path: path, name: "token_embd.weight", expected: [embeddingLength, tokens],
+                                         found: embd.dimensions)
+        }
     }
 }
