@@ -196,6 +196,11 @@ UNIT_CASES = [
  ("trailing_newline", "x\n", {}),
  ("crlf", "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n", {}),
  ("strftime", "{{ strftime_now('%d %b %Y') }} {{ strftime_now('%Y-%m-%d %H:%M:%S %A %B %j') }}", {}),
+ ("dict_get", "[{{ m.get('missing') }}][{{ m.get('missing', 'x') }}][{{ m.get('role') }}]{{ m.get('missing') is none }}", {"m": {"role": "user"}}),
+ ("generators", "{{ 'T' if [] | select else 'F' }}{{ 'T' if none | selectattr('a') else 'F' }}{{ [3, 1] | reverse | list }}{{ ['b', 'a', 'b'] | unique | join }}{{ [{'n': 1}] | map(attribute='n') | first }}", {}),
+ ("markup_concat", "{{ '<a>'|safe + '<b>' + 'c\\'d' }}|{{ '<x>' ~ '<y>'|safe }}", {}),
+ ("dictsort", "{% for k, v in d|dictsort %}{{ k }}={{ v }};{% endfor %}{% for k, v in d|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}", {"d": {"b": 2, "A": 3, "c": 1}}),
+ ("tojson_ascii", "{{ s|tojson(ensure_ascii=True) }} {{ d|tojson(sort_keys=True) }}", {"s": "é北🙂", "d": {"b": 1, "a": [2]}}),
 ]
 
 

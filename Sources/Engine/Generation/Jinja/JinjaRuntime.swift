@@ -38,7 +38,7 @@ final class JinjaRenderer {
             case .text(let t):
                 out += t
             case .output(let e, let line):
-                out += try eval(e, line).pythonString
+                out += try printable(try eval(e, line), line: line)
             case .conditional(let branches, let otherwise, let line):
                 var taken = false
                 for (condition, body) in branches where try eval(condition, line).isTruthy {
@@ -213,7 +213,15 @@ final class JinjaRenderer {
             let left = try eval(a, line)
             return left.isTruthy ? left : try eval(b, line)
         case .binary(let op, let a, let b):
-            return try binary(op, try eval(a, line), try eval(b, line), line: line)
+            let left = try eval(a, line), right = try eval(b, line)
+            // `Markup + str` escapes the str (markupsafe): "…"|safe + x, and + chains built on one.
+            if op == "+", case .string(let l) = left, case .string(let r) = right {
+                let markupLeft = Self.isMarkup(a), markupRight = Self.isMarkup(b)
+                if markupLeft != markupRight {
+                    return .string(markupLeft ? l + Self.escapeHTML(r) : Self.escapeHTML(l) + r)
+                }
+            }
+            return try binary(op, left, right, line: line)
         case .compare(let first, let rest):
             var left = try eval(first, line)
             for (op, rightExpr) in rest {
@@ -227,6 +235,39 @@ final class JinjaRenderer {
             if let otherwise { return try eval(otherwise, line) }
             return .undefined("the inline if-expression evaluated to false and no else section was defined")
         }
+    }
+
+    /// Whether an expression is jinja2 `Markup` (a `safe` result, or `+` on one), as far as the
+    /// syntax shows; a variable set to a `safe` value is a plain string here.
+    private static func isMarkup(_ e: Expr) -> Bool {
+        switch e {
+        case .filter(_, "safe", _, _): return true
+        case .binary("+", let a, let b): return isMarkup(a) || isMarkup(b)
+        default: return false
+        }
+    }
+
+    static func escapeHTML(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&#34;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// `str(value)` for output and `~`; a generator would print its memory address, so it is refused.
+    private func printable(_ v: JinjaValue, line: Int) throws -> String {
+        if case .iterator = v {
+            throw JinjaError.unsupported(construct: "printing a generator (add |list; jinja2 prints a memory address)", line: line)
+        }
+        return v.pythonString
     }
 
     private func undefinedError(_ v: JinjaValue, line: Int) -> JinjaError? {
@@ -304,14 +345,15 @@ final class JinjaRenderer {
             for i in try sliceIndices(count: scalars.count, start, stop, step, line: line) { out.append(scalars[i]) }
             return .string(String(out))
         default:
-            throw JinjaError.type(message: "'\(v.typeName)' object is not subscriptable with a slice", line: line)
+            // jinja2's getitem turns the TypeError into an undefined value.
+            return .undefined("'\(v.typeName) object' cannot be sliced")
         }
     }
 
     func iterate(_ v: JinjaValue, line: Int) throws -> [JinjaValue] {
         switch v {
         case .undefined: return []
-        case .array(let a): return a
+        case .array(let a), .iterator(let a): return a
         case .object(let o): return o.keys.map { .string($0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         default: throw JinjaError.type(message: "'\(v.typeName)' object is not iterable", line: line)
@@ -364,7 +406,7 @@ final class JinjaRenderer {
     }
 
     private func binary(_ op: String, _ a: JinjaValue, _ b: JinjaValue, line: Int) throws -> JinjaValue {
-        if op == "~" { return .string(a.pythonString + b.pythonString) }
+        if op == "~" { return .string(try printable(a, line: line) + printable(b, line: line)) }
         if let error = undefinedError(a, line: line) ?? undefinedError(b, line: line) { throw error }
         if let r = try arithmetic(op, a, b, line: line) { return r }
         switch (op, a, b) {
@@ -413,7 +455,7 @@ final class JinjaRenderer {
                 throw JinjaError.type(message: "'in <string>' requires string as left operand, not \(item.typeName)", line: line)
             }
             return Self.find(Array(sub.unicodeScalars), in: Array(s.unicodeScalars)) != nil
-        case .array(let a): return a.contains { $0.pythonEquals(item) }
+        case .array(let a), .iterator(let a): return a.contains { $0.pythonEquals(item) }
         case .object(let o):
             if case .string(let k) = item { return o[k] != nil }
             return false
@@ -587,8 +629,8 @@ final class JinjaRenderer {
             case "keys": return .array(o.keys.map { .string($0) })
             case "values": return .array(o.pairs.map { $0.1 })
             case "get":
-                guard case .string(let key)? = arg(0, "key") else { return arg(1, "default") ?? .none }
-                return o[key] ?? arg(1, "default") ?? .none
+                guard case .string(let key)? = arg(0, "key") else { return arg(1, "default") ?? JinjaValue.none }
+                return o[key] ?? arg(1, "default") ?? JinjaValue.none
             case "cycle" where o["index0"] != nil && o["cycle"] == nil:
                 guard case .int(let i)? = o["index0"], !args.isEmpty else { throw JinjaError.type(message: "loop.cycle() needs arguments", line: line) }
                 return args[i % args.count]
@@ -632,9 +674,7 @@ final class JinjaRenderer {
             if case .string(let c)? = arg(0, "chars") { chars = Set(c.unicodeScalars) } else { chars = nil }
             return .string(Self.strip(Array(value.pythonString.unicodeScalars), chars: chars, left: true, right: true))
         case "tojson":
-            if let ensureASCII = arg(0, "ensure_ascii"), ensureASCII.isTruthy {
-                throw JinjaError.unsupported(construct: "tojson with ensure_ascii", line: line)
-            }
+            let asciiOnly = arg(0, "ensure_ascii")?.isTruthy ?? false
             if arg(2, "separators").map({ $0 != .none }) ?? false {
                 throw JinjaError.unsupported(construct: "tojson with separators", line: line)
             }
@@ -647,7 +687,7 @@ final class JinjaRenderer {
             case nil, .none?: indent = nil
             case let other?: throw JinjaError.type(message: "tojson indent must be an int or a string, not \(other.typeName)", line: line)
             }
-            return .string(try v.json(indent: indent, line: line))
+            return .string(try v.json(indent: indent, asciiOnly: asciiOnly, line: line))
         case "length", "count":
             switch value {
             case .undefined: return .int(0)
@@ -673,30 +713,34 @@ final class JinjaRenderer {
         case "first":
             return try iterate(value, line: line).first ?? .undefined("No first item, sequence was empty.")
         case "last":
+            if case .iterator = value { throw JinjaError.type(message: "'generator' object is not reversible (last)", line: line) }
             return try iterate(value, line: line).last ?? .undefined("No last item, sequence was empty.")
         case "list":
             return .array(try iterate(value, line: line))
         case "items":
             switch value {
             case .undefined: return .array([])
-            case .object(let o): return .array(o.pairs.map { .array([.string($0.0), $0.1]) })
+            case .object(let o): return .iterator(o.pairs.map { .array([.string($0.0), $0.1]) })
             default: throw JinjaError.type(message: "Can only get item pairs from a mapping.", line: line)
             }
         case "selectattr", "rejectattr":
             guard let attribute = args.first else { throw JinjaError.type(message: "\(name) needs an attribute name", line: line) }
             let keep = name == "selectattr"
-            return .array(try iterate(value, line: line).filter { item in
+            guard value.isTruthy else { return .iterator([]) }
+            return .iterator(try iterate(value, line: line).filter { item in
                 let v = try attributePath(item, attribute, line: line)
                 return try passes(v, Array(args.dropFirst()), line: line) == keep
             })
         case "select", "reject":
             let keep = name == "select"
-            return .array(try iterate(value, line: line).filter { try passes($0, args, line: line) == keep })
+            guard value.isTruthy else { return .iterator([]) }
+            return .iterator(try iterate(value, line: line).filter { try passes($0, args, line: line) == keep })
         case "map":
+            guard value.isTruthy else { return .iterator([]) }
             let items = try iterate(value, line: line)
             if let attribute = kwargs.first(where: { $0.0 == "attribute" })?.1 {
                 let fallback = kwargs.first(where: { $0.0 == "default" })?.1
-                return .array(try items.map { item in
+                return .iterator(try items.map { item in
                     let v = try attributePath(item, attribute, line: line)
                     if v.isUndefined, let fallback { return fallback }
                     return v
@@ -708,9 +752,9 @@ final class JinjaRenderer {
             guard JinjaBuiltins.filters.contains(filterName) else {
                 throw JinjaError.unsupported(construct: "the filter '\(filterName)'", line: line)
             }
-            return .array(try items.map { try filter(filterName, $0, Array(args.dropFirst()), [], line: line) })
+            return .iterator(try items.map { try filter(filterName, $0, Array(args.dropFirst()), [], line: line) })
         case "string", "safe":
-            return name == "safe" ? value : .string(value.pythonString)
+            return name == "safe" ? value : .string(try printable(value, line: line))
         case "replace":
             guard case .string(let old)? = arg(0, "old"), case .string(let new)? = arg(1, "new") else {
                 throw JinjaError.type(message: "replace needs two strings", line: line)
@@ -745,7 +789,7 @@ final class JinjaRenderer {
             }
         case "reverse":
             if case .string(let s) = value { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
-            return .array(try iterate(value, line: line).reversed())
+            return .iterator(try iterate(value, line: line).reversed())
         case "sort":
             let reverse = arg(0, "reverse")?.isTruthy ?? false
             let caseSensitive = arg(1, "case_sensitive")?.isTruthy ?? false
@@ -765,6 +809,30 @@ final class JinjaRenderer {
             if let failure { throw failure }
             if reverse { order.reverse() }
             return .array(order.map { items[$0] })
+        case "dictsort":
+            guard case .object(let o) = value else { throw JinjaError.type(message: "You can only sort by either a dict", line: line) }
+            let caseSensitive = arg(0, "case_sensitive")?.isTruthy ?? false
+            let byValue: Bool
+            switch arg(1, "by") {
+            case nil, .string("key")?: byValue = false
+            case .string("value")?: byValue = true
+            default: throw JinjaError.type(message: "You can only sort by either \"key\" or \"value\"", line: line)
+            }
+            let reverse = arg(2, "reverse")?.isTruthy ?? false
+            let pairs = o.pairs
+            let keys = pairs.map { pair -> JinjaValue in
+                var k = byValue ? pair.1 : .string(pair.0)
+                if !caseSensitive, case .string(let s) = k { k = .string(s.lowercased()) }
+                return k
+            }
+            var order = Array(pairs.indices)
+            var failure: JinjaError? = nil
+            order.sort { i, j in
+                do { return try lessThan(keys[i], keys[j], op: "<", line: line) } catch let e as JinjaError { failure = e; return false } catch { return false }
+            }
+            if let failure { throw failure }
+            if reverse { order.reverse() }
+            return .array(order.map { .array([.string(pairs[$0].0), pairs[$0].1]) })
         case "unique":
             let caseSensitive = arg(0, "case_sensitive")?.isTruthy ?? false
             var seen: [JinjaValue] = []
@@ -774,7 +842,7 @@ final class JinjaRenderer {
                 if !caseSensitive, case .string(let s) = key { key = .string(s.lowercased()) }
                 if !seen.contains(where: { $0.pythonEquals(key) }) { seen.append(key); out.append(item) }
             }
-            return .array(out)
+            return .iterator(out)
         case "min", "max":
             let items = try iterate(value, line: line)
             guard var best = items.first else { return .undefined("No \(name) item, sequence was empty.") }
@@ -849,7 +917,9 @@ final class JinjaRenderer {
         case "true": return value == .bool(true) && { if case .bool = value { return true } else { return false } }()
         case "false": return value == .bool(false) && { if case .bool = value { return true } else { return false } }()
         case "mapping": if case .object = value { return true } else { return false }
-        case "iterable", "sequence":
+        case "iterable":
+            switch value { case .undefined, .string, .array, .object, .iterator: return true; default: return false }
+        case "sequence":
             switch value { case .undefined, .string, .array, .object: return true; default: return false }
         case "callable":
             switch value { case .function, .macro: return true; default: return false }
@@ -977,7 +1047,7 @@ final class JinjaRenderer {
         case .array(let a): return .array(a.map(sortKeys))
         case .object(let o):
             let keys = o.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
-            return .object(JinjaObject(keys.map { ($0, sortKeys(o[$0] ?? .none)) }))
+            return .object(JinjaObject(keys.map { ($0, sortKeys(o[$0] ?? JinjaValue.none)) }))
         default: return v
         }
     }

@@ -328,7 +328,7 @@ enum JinjaBuiltins {
     static let filters: Set<String> = [
         "trim", "tojson", "length", "count", "upper", "lower", "title", "capitalize", "default", "d", "join",
         "first", "last", "list", "items", "selectattr", "rejectattr", "select", "reject", "map", "string",
-        "replace", "abs", "int", "float", "reverse", "sort", "unique", "indent", "safe", "min", "max", "sum",
+        "replace", "abs", "int", "float", "reverse", "sort", "unique", "indent", "safe", "min", "max", "sum", "dictsort",
     ]
     static let tests: Set<String> = [
         "defined", "undefined", "none", "string", "number", "integer", "float", "mapping", "iterable", "sequence",

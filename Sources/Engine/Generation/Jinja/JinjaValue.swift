@@ -23,6 +23,11 @@ public enum JinjaValue: Sendable, Equatable {
     case namespace(Int)
     /// A macro, by its number in the renderer.
     case macro(Int)
+    /// What jinja2's `select`, `reject`, `selectattr`, `rejectattr`, `map`, `unique`, `reverse` and
+    /// `items` filters return: a generator. It can be iterated (`for`, `list`, `join`, `first`, …)
+    /// and is always true, but has no length, no items by index and no JSON form; printing it
+    /// (jinja2 prints its memory address) is refused.
+    case iterator([JinjaValue])
 
     public static func == (a: JinjaValue, b: JinjaValue) -> Bool { a.pythonEquals(b) }
 
@@ -38,7 +43,7 @@ public enum JinjaValue: Sendable, Equatable {
         case .string(let s): return !s.isEmpty
         case .array(let a): return !a.isEmpty
         case .object(let o): return !o.isEmpty
-        case .function, .namespace, .macro: return true
+        case .function, .namespace, .macro, .iterator: return true
         }
     }
 
@@ -101,6 +106,7 @@ public enum JinjaValue: Sendable, Equatable {
         case .function: return "function"
         case .namespace: return "Namespace"
         case .macro: return "Macro"
+        case .iterator: return "generator"
         }
     }
 
@@ -126,10 +132,11 @@ public enum JinjaValue: Sendable, Equatable {
         case .string(let s): return JinjaValue.pythonStringRepr(s)
         case .array(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
         case .object(let o):
-            return "{" + o.keys.map { JinjaValue.pythonStringRepr($0) + ": " + (o[$0] ?? .none).pythonRepr }.joined(separator: ", ") + "}"
+            return "{" + o.keys.map { JinjaValue.pythonStringRepr($0) + ": " + (o[$0] ?? JinjaValue.none).pythonRepr }.joined(separator: ", ") + "}"
         case .function(let name): return "<built-in function \(name)>"
         case .namespace: return "<Namespace>"
         case .macro: return "<Macro>"
+        case .iterator: return "<generator object>"
         }
     }
 
@@ -238,7 +245,7 @@ public struct JinjaObject: Sendable, Equatable {
         }
     }
 
-    public var pairs: [(String, JinjaValue)] { keys.map { ($0, storage[$0] ?? .none) } }
+    public var pairs: [(String, JinjaValue)] { keys.map { ($0, storage[$0] ?? JinjaValue.none) } }
 
     public static func == (a: JinjaObject, b: JinjaObject) -> Bool { JinjaValue.object(a).pythonEquals(.object(b)) }
 }
@@ -270,27 +277,27 @@ extension JinjaValue {
 
     /// Python's `json.dumps(value, ensure_ascii=False, indent=indent)` as Hugging Face's `tojson`
     /// filter calls it: separators `", "` / `": "` without indent, `","` / `": "` with one.
-    func json(indent: String?, line: Int) throws -> String {
+    func json(indent: String?, asciiOnly: Bool = false, line: Int) throws -> String {
         var out = ""
-        try writeJSON(into: &out, indent: indent, level: 0, line: line)
+        try writeJSON(into: &out, indent: indent, asciiOnly: asciiOnly, level: 0, line: line)
         return out
     }
 
-    private func writeJSON(into out: inout String, indent: String?, level: Int, line: Int) throws {
+    private func writeJSON(into out: inout String, indent: String?, asciiOnly: Bool, level: Int, line: Int) throws {
         switch self {
         case .none: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d):
             if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += JinjaValue.pythonFloatRepr(d) }
-        case .string(let s): JinjaValue.writeJSONString(s, into: &out)
+        case .string(let s): JinjaValue.writeJSONString(s, asciiOnly: asciiOnly, into: &out)
         case .array(let a):
             if a.isEmpty { out += "[]"; return }
             out += "["
             for (i, v) in a.enumerated() {
                 if i > 0 { out += indent == nil ? ", " : "," }
                 if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
-                try v.writeJSON(into: &out, indent: indent, level: level + 1, line: line)
+                try v.writeJSON(into: &out, indent: indent, asciiOnly: asciiOnly, level: level + 1, line: line)
             }
             if let indent { out += "\n" + String(repeating: indent, count: level) }
             out += "]"
@@ -300,18 +307,22 @@ extension JinjaValue {
             for (i, (k, v)) in o.pairs.enumerated() {
                 if i > 0 { out += indent == nil ? ", " : "," }
                 if let indent { out += "\n" + String(repeating: indent, count: level + 1) }
-                JinjaValue.writeJSONString(k, into: &out)
+                JinjaValue.writeJSONString(k, asciiOnly: asciiOnly, into: &out)
                 out += ": "
-                try v.writeJSON(into: &out, indent: indent, level: level + 1, line: line)
+                try v.writeJSON(into: &out, indent: indent, asciiOnly: asciiOnly, level: level + 1, line: line)
             }
             if let indent { out += "\n" + String(repeating: indent, count: level) }
             out += "}"
-        case .undefined, .function, .namespace, .macro:
+        case .undefined, .function, .namespace, .macro, .iterator:
             throw JinjaError.type(message: "Object of type \(typeName) is not JSON serializable (tojson)", line: line)
         }
     }
 
-    static func writeJSONString(_ s: String, into out: inout String) {
+    static func writeJSONString(_ s: String, asciiOnly: Bool = false, into out: inout String) {
+        func escape(_ v: UInt32) {
+            let h = String(v, radix: 16)
+            out += "\\u" + String(repeating: "0", count: max(0, 4 - h.count)) + h
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -323,9 +334,14 @@ extension JinjaValue {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 {
-                    let h = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7e) {
+                    if scalar.value > 0xFFFF {
+                        let v = scalar.value - 0x10000
+                        escape(0xD800 + (v >> 10))
+                        escape(0xDC00 + (v & 0x3FF))
+                    } else {
+                        escape(scalar.value)
+                    }
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

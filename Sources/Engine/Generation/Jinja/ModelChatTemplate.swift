@@ -31,8 +31,8 @@ public struct ModelChatTemplate: Sendable, Equatable {
                        extra: [String: JinjaValue] = [:], now: Date = Date()) throws -> String {
         var context: [String: JinjaValue] = [
             "messages": .array(messages),
-            "tools": tools.map { .array($0) } ?? .none,
-            "documents": .none,
+            "tools": tools.map { .array($0) } ?? JinjaValue.none,
+            "documents": JinjaValue.none,
             "add_generation_prompt": .bool(addGenerationPrompt),
         ]
         if let bosToken { context["bos_token"] = .string(bosToken) }
