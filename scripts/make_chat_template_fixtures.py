@@ -158,6 +158,20 @@ CASES = [
         {"role": "user", "content": "first"},
         {"role": "user", "content": "second"},
     ], True, None, {}),
+    ("tool_calls_null_content_string_arguments", [
+        {"role": "user", "content": "Weather in Oslo and Rome?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "abc123def", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}},
+            {"id": "xyz987uvw", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Rome\"}"}},
+        ]},
+        {"role": "tool", "tool_call_id": "abc123def", "content": "-3"},
+        {"role": "tool", "tool_call_id": "xyz987uvw", "content": "21"},
+    ], True, TOOLS, {}),
+    ("content_parts", [
+        {"role": "system", "content": [{"type": "text", "text": "Describe images."}]},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": " What is this? "}]},
+    ], True, None, {}),
+    ("empty_conversation", [], True, None, {}),
     ("thinking", [
         {"role": "user", "content": "What is 3*7?"},
         {"role": "assistant", "content": "<think>\n3 times 7 is 21.\n</think>\n\n21"},
