@@ -74,6 +74,11 @@ TEMPLATES = {
     "phi-3.5-mini-instruct": ("<s>", "<|endoftext|>"),
     "smollm2-instruct": ("<|im_start|>", "<|im_end|>"),
     "gemma-3-it": ("<bos>", "<eos>"),
+    # Further templates of the same architectures.
+    "llama-3.3-instruct": ("<|begin_of_text|>", "<|eot_id|>"),
+    "gemma-2-it": ("<bos>", "<eos>"),
+    "smollm3": (None, "<|im_end|>"),
+    "deepseek-r1-distill-qwen": ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
 }
 
 TOOLS = [

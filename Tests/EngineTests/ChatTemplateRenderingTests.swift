@@ -10,6 +10,7 @@ import Testing
     static let templateNames = [
         "llama-3.1-instruct", "llama-3.2-instruct", "qwen2.5-instruct", "qwen3", "mistral-7b-instruct-v0.3",
         "mistral-nemo-instruct-2407", "phi-3-mini-4k-instruct", "phi-3.5-mini-instruct", "smollm2-instruct", "gemma-3-it",
+        "llama-3.3-instruct", "gemma-2-it", "smollm3", "deepseek-r1-distill-qwen",
     ]
 
     /// 2026-03-07 14:05:09 UTC, the script's fixed clock for strftime_now.
