@@ -5,6 +5,7 @@ outputs next to the templates as <name>.cases.json. Whetstone's Jinja renderer m
 each output byte for byte (Tests/EngineTests/ChatTemplateRenderingTests.swift).
 
     python3 scripts/make_chat_template_fixtures.py
+    python3 scripts/make_chat_template_fixtures.py --sweep DIR_OF_JINJA_FILES OUT_DIR   # opt-in sweep
 
 Needs only jinja2 (3.1.x). The environment below replicates transformers'
 `_compile_jinja_template` / `render_jinja_template`:
@@ -234,7 +235,42 @@ def write_unit_cases(env):
     print(f"jinja-unit-cases: {len(out)} cases", file=sys.stderr)
 
 
+def sweep(source_dir, out_dir):
+    """Renders every .jinja in source_dir (generic <s> / </s> tokens) into out_dir, for the opt-in
+    ChatTemplateRenderingTests.sweep (WHET_JINJA_SWEEP=out_dir). Not committed data."""
+    import glob
+    env = make_environment()
+    os.makedirs(out_dir, exist_ok=True)
+    for path in sorted(glob.glob(os.path.join(source_dir, "*.jinja"))):
+        name = os.path.basename(path)[:-len(".jinja")]
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+        try:
+            template = env.from_string(source)
+        except jinja2.exceptions.TemplateError as e:
+            print(f"{name}: jinja2 cannot parse it ({e}); skipped", file=sys.stderr)
+            continue
+        cases = []
+        for case_name, messages, add_generation_prompt, tools, extra in CASES:
+            context = {"messages": messages, "tools": tools, "documents": None, "add_generation_prompt": add_generation_prompt,
+                       "bos_token": "<s>", "eos_token": "</s>", **extra}
+            case = {"name": case_name, "messages": messages, "add_generation_prompt": add_generation_prompt, "tools": tools, "extra": extra}
+            try:
+                case["expected"] = template.render(**context)
+            except Exception as e:
+                kind = "raised" if type(e) is jinja2.exceptions.TemplateError else type(e).__name__
+                case["error"] = {"kind": kind, "message": str(e)}
+            cases.append(case)
+        with open(os.path.join(out_dir, name + ".jinja"), "w", encoding="utf-8") as f:
+            f.write(source)
+        with open(os.path.join(out_dir, name + ".cases.json"), "w", encoding="utf-8") as f:
+            json.dump({"template": name + ".jinja", "bos_token": "<s>", "eos_token": "</s>", "cases": cases}, f, ensure_ascii=False)
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--sweep":
+        sweep(sys.argv[2], sys.argv[3])
+        return
     env = make_environment()
     write_unit_cases(env)
     for name, (bos, eos) in TEMPLATES.items():

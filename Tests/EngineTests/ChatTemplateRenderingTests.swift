@@ -69,6 +69,54 @@ import Testing
         }
     }
 
+    /// Opt-in: WHET_JINJA_SWEEP=DIR (written by `make_chat_template_fixtures.py --sweep SRC DIR`,
+    /// e.g. over llama.cpp's models/templates) checks every template there: each case either equals
+    /// jinja2, or the template is refused with `JinjaError.unsupported` — never a different text,
+    /// never text where jinja2 refused.
+    @Test func sweep() throws {
+        guard let dir = ProcessInfo.processInfo.environment["WHET_JINJA_SWEEP"] else { return }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jinja") }.sorted()
+        var equal = 0, unsupported: [String] = []
+        for file in files {
+            let name = String(file.dropLast(".jinja".count))
+            let source = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            guard case .object(let f) = try JinjaValue.parseJSON(try String(contentsOfFile: dir + "/" + name + ".cases.json", encoding: .utf8)),
+                  case .array(let cases)? = f["cases"] else { Issue.record("\(name): no cases"); continue }
+            let template: ModelChatTemplate
+            do {
+                template = try ModelChatTemplate(source: source, bosToken: Self.string(f["bos_token"]), eosToken: Self.string(f["eos_token"]))
+            } catch let e as JinjaError {
+                if case .unsupported = e { unsupported.append("\(name): \(e)"); continue }
+                Issue.record("\(name): \(e)")
+                continue
+            }
+            var refused = false
+            for case .object(let c) in cases {
+                let caseName = Self.string(c["name"]) ?? "?"
+                guard case .array(let messages)? = c["messages"] else { continue }
+                var tools: [JinjaValue]? = nil
+                if case .array(let t)? = c["tools"] { tools = t }
+                var extra: [String: JinjaValue] = [:]
+                if case .object(let e)? = c["extra"] { for (k, v) in e.pairs { extra[k] = v } }
+                let result = Result { try template.render(messages: messages, tools: tools, addGenerationPrompt: c["add_generation_prompt"] == .bool(true), extra: extra, now: Self.now) }
+                switch (result, Self.string(c["expected"])) {
+                case (.success(let text), let expected?):
+                    if text != expected { Self.reportFirstDifference(text, expected, "\(name)/\(caseName)") }
+                case (.success, nil):
+                    Issue.record("\(name)/\(caseName): jinja2 refused it but Whetstone rendered it")
+                case (.failure(let e as JinjaError), _?):
+                    if case .unsupported = e { refused = true; unsupported.append("\(name)/\(caseName): \(e)") } else { Issue.record("\(name)/\(caseName): \(e)") }
+                case (.failure(let e), _?):
+                    Issue.record("\(name)/\(caseName): \(e)")
+                case (.failure, nil):
+                    break
+                }
+            }
+            if !refused { equal += 1 }
+        }
+        print("jinja sweep: \(equal) of \(files.count) templates equal to jinja2 on every case; refused as unsupported:\n" + unsupported.joined(separator: "\n"))
+    }
+
     static func line(_ e: JinjaError) -> Int {
         switch e {
         case .syntax(_, let l), .unsupported(_, let l), .undefined(_, let l), .type(_, let l), .raised(_, let l): return l
