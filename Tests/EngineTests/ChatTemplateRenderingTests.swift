@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 
 /// Real chat templates (Fixtures/chat-templates/*.jinja, sources in its README) rendered by
@@ -115,6 +116,25 @@ import Testing
             if !refused { equal += 1 }
         }
         print("jinja sweep: \(equal) of \(files.count) templates equal to jinja2 on every case; refused as unsupported:\n" + unsupported.joined(separator: "\n"))
+    }
+
+    @Test func specialTokensFromGGUFAndTokenizerConfig() throws {
+        if let url = try TestModels.gemma() {
+            let file = try GGUFFile(path: url.path)
+            let tokens = ChatTemplate.SpecialTokens(gguf: file.metadata)
+            #expect(tokens == ChatTemplate.SpecialTokens(bos: "<bos>", eos: "<eos>", tokenizerAddsBOS: true))
+            // The default model carries no template: auto falls back on the architecture.
+            #expect(try ChatTemplate.resolve("auto", gguf: file.metadata).kind == .gemma)
+        }
+        let config = try JinjaValue.parseJSON(#"""
+        {"add_bos_token": true, "bos_token": {"content": "<s>", "lstrip": false}, "eos_token": "</s>",
+         "chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "{{ bos_token }}D"}]}
+        """#)
+        #expect(ChatTemplate.SpecialTokens(tokenizerConfig: config) == .init(bos: "<s>", eos: "</s>", tokenizerAddsBOS: true))
+        #expect(ChatTemplate.embeddedTemplate(tokenizerConfig: config) == "{{ bos_token }}D")
+        let chat = try ChatTemplate.resolve("auto", architecture: "llama", embeddedTemplate: ChatTemplate.embeddedTemplate(tokenizerConfig: config),
+                                            specialTokens: .init(tokenizerConfig: config))
+        #expect(try chat.render([.user("x")]) == "D")
     }
 
     static func line(_ e: JinjaError) -> Int {

@@ -190,3 +190,59 @@ public struct ChatTemplate: Sendable, Equatable {
 }
 
 import Foundation
+
+extension ChatTemplate.SpecialTokens {
+    /// The texts of `tokenizer.ggml.bos_token_id` / `eos_token_id` in `tokenizer.ggml.tokens`, and
+    /// `tokenizer.ggml.add_bos_token` (when absent: true for SentencePiece `llama` vocabularies,
+    /// false otherwise, as llama.cpp defaults). Prefer the loaded tokenizer's own add-BOS setting
+    /// when there is one.
+    public init(gguf metadata: GGUFMetadata) {
+        let tokens = metadata.array("tokenizer.ggml.tokens")?.stringValues ?? []
+        func text(_ key: String) -> String? {
+            guard let id = metadata.int(key), tokens.indices.contains(id) else { return nil }
+            return tokens[id]
+        }
+        self.init(bos: text("tokenizer.ggml.bos_token_id"), eos: text("tokenizer.ggml.eos_token_id"),
+                  tokenizerAddsBOS: metadata.bool("tokenizer.ggml.add_bos_token") ?? (metadata.string("tokenizer.ggml.model") == "llama"))
+    }
+
+    /// From a Hugging Face `tokenizer_config.json` (parsed with `JinjaValue.parseJSON`): `bos_token`
+    /// and `eos_token` as strings or `{"content": …}` objects, and `add_bos_token` (default false).
+    public init(tokenizerConfig config: JinjaValue) {
+        func text(_ key: String) -> String? {
+            guard case .object(let o) = config else { return nil }
+            switch o[key] {
+            case .string(let s)?: return s
+            case .object(let t)?: if case .string(let s)? = t["content"] { return s }
+            default: break
+            }
+            return nil
+        }
+        var adds = false
+        if case .object(let o) = config, case .bool(let b)? = o["add_bos_token"] { adds = b }
+        self.init(bos: text("bos_token"), eos: text("eos_token"), tokenizerAddsBOS: adds)
+    }
+}
+
+extension ChatTemplate {
+    /// `chat_template` of a Hugging Face `tokenizer_config.json`: a string, or a list of named
+    /// templates of which the one named `default` is taken.
+    public static func embeddedTemplate(tokenizerConfig config: JinjaValue) -> String? {
+        guard case .object(let o) = config else { return nil }
+        switch o["chat_template"] {
+        case .string(let s)?: return s
+        case .array(let list)?:
+            for case .object(let entry) in list {
+                if case .string("default")? = entry["name"], case .string(let s)? = entry["template"] { return s }
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// `name` for a GGUF model: `auto` renders `tokenizer.chat_template` with the file's special tokens.
+    public static func resolve(_ name: String, gguf metadata: GGUFMetadata) throws -> ChatTemplate {
+        try resolve(name, architecture: metadata.architecture, embeddedTemplate: metadata.string("tokenizer.chat_template"),
+                    specialTokens: SpecialTokens(gguf: metadata))
+    }
+}
