@@ -49,8 +49,9 @@ import TestSupport
             if let expected = Self.string(c["expected"]) {
                 switch result {
                 case .success(let text):
-                    #expect(text == expected, "\(name)/\(caseName) differs from jinja2")
-                    if text != expected { Self.reportFirstDifference(text, expected, "\(name)/\(caseName)") }
+                    // Bytes, not Swift's String ==, which treats canonically equivalent texts as equal.
+                    #expect(Array(text.utf8) == Array(expected.utf8), "\(name)/\(caseName) differs from jinja2")
+                    if Array(text.utf8) != Array(expected.utf8) { Self.reportFirstDifference(text, expected, "\(name)/\(caseName)") }
                 case .failure(let error):
                     Issue.record("\(name)/\(caseName): jinja2 renders it but Whetstone threw \(error)")
                 }
@@ -102,7 +103,7 @@ import TestSupport
                 let result = Result { try template.render(messages: messages, tools: tools, addGenerationPrompt: c["add_generation_prompt"] == .bool(true), extra: extra, now: Self.now) }
                 switch (result, Self.string(c["expected"])) {
                 case (.success(let text), let expected?):
-                    if text != expected { Self.reportFirstDifference(text, expected, "\(name)/\(caseName)") }
+                    if Array(text.utf8) != Array(expected.utf8) { Self.reportFirstDifference(text, expected, "\(name)/\(caseName)") }
                 case (.success, nil):
                     Issue.record("\(name)/\(caseName): jinja2 refused it but Whetstone rendered it")
                 case (.failure(let e as JinjaError), _?):

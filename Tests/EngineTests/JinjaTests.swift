@@ -29,7 +29,7 @@ import Testing
             for (k, v) in context.pairs { variables[k] = v }
             do {
                 let text = try render(source, variables)
-                #expect(text == expected, "\(name): \(text.debugDescription) vs jinja2 \(expected.debugDescription)")
+                #expect(Array(text.utf8) == Array(expected.utf8), "\(name): \(text.debugDescription) vs jinja2 \(expected.debugDescription)")
             } catch {
                 Issue.record("\(name): threw \(error)")
             }
