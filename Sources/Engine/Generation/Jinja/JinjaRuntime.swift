@@ -345,8 +345,8 @@ final class JinjaRenderer {
             for i in try sliceIndices(count: scalars.count, start, stop, step, line: line) { out.append(scalars[i]) }
             return .string(String(out))
         default:
-            // jinja2's getitem turns the TypeError into an undefined value.
-            return .undefined("'\(v.typeName) object' cannot be sliced")
+            // jinja2 compiles slices to plain Python subscripts (not its forgiving getitem).
+            throw JinjaError.type(message: "'\(v.typeName)' object is not subscriptable", line: line)
         }
     }
 
@@ -457,8 +457,11 @@ final class JinjaRenderer {
             return Self.find(Array(sub.unicodeScalars), in: Array(s.unicodeScalars)) != nil
         case .array(let a), .iterator(let a): return a.contains { $0.pythonEquals(item) }
         case .object(let o):
-            if case .string(let k) = item { return o[k] != nil }
-            return false
+            switch item {
+            case .string(let k): return o[k] != nil
+            case .array, .object, .iterator: throw JinjaError.type(message: "unhashable type: '\(item.typeName)'", line: line)
+            default: return false
+            }
         default:
             throw JinjaError.type(message: "argument of type '\(container.typeName)' is not iterable", line: line)
         }
@@ -769,6 +772,7 @@ final class JinjaRenderer {
             default: throw JinjaError.type(message: "bad operand type for abs(): '\(value.typeName)'", line: line)
             }
         case "int":
+            if case .undefined(let m) = value { throw JinjaError.undefined(message: m, line: line) }
             let fallback = arg(0, "default") ?? .int(0)
             switch value {
             case .int, .bool: return value.numeric ?? fallback
@@ -781,6 +785,7 @@ final class JinjaRenderer {
             default: return fallback
             }
         case "float":
+            if case .undefined(let m) = value { throw JinjaError.undefined(message: m, line: line) }
             let fallback = arg(0, "default") ?? .double(0)
             switch value {
             case .int, .bool, .double: return .double(value.doubleValue)
@@ -844,11 +849,21 @@ final class JinjaRenderer {
             }
             return .iterator(out)
         case "min", "max":
+            let caseSensitive = arg(0, "case_sensitive")?.isTruthy ?? false
+            let attribute = arg(1, "attribute")
             let items = try iterate(value, line: line)
+            func key(_ item: JinjaValue) throws -> JinjaValue {
+                var k = item
+                if let attribute { k = try attributePath(item, attribute, line: line) }
+                if !caseSensitive, case .string(let s) = k { k = .string(s.lowercased()) }
+                return k
+            }
             guard var best = items.first else { return .undefined("No \(name) item, sequence was empty.") }
+            var bestKey = try key(best)
             for item in items.dropFirst() {
-                let better = name == "min" ? try lessThan(item, best, op: "<", line: line) : try lessThan(best, item, op: "<", line: line)
-                if better { best = item }
+                let k = try key(item)
+                let better = name == "min" ? try lessThan(k, bestKey, op: "<", line: line) : try lessThan(bestKey, k, op: "<", line: line)
+                if better { best = item; bestKey = k }
             }
             return best
         case "sum":
@@ -940,11 +955,10 @@ final class JinjaRenderer {
         case "lower": return value.pythonString == value.pythonString.lowercased()
         case "upper": return value.pythonString == value.pythonString.uppercased()
         case "odd", "even", "divisibleby":
-            guard case .int(let i)? = value.numeric else { throw JinjaError.type(message: "the test '\(name)' needs an integer", line: line) }
-            if name == "odd" { return i % 2 != 0 }
-            if name == "even" { return i % 2 == 0 }
-            guard case .int(let d)? = try other().numeric, d != 0 else { throw JinjaError.type(message: "divisibleby needs a non-zero integer", line: line) }
-            return i % d == 0
+            // value % 2 == 1, value % 2 == 0, value % num == 0, with Python's % (floats too).
+            let divisor: JinjaValue = name == "divisibleby" ? try other() : .int(2)
+            let remainder = try binary("%", value, divisor, line: line)
+            return remainder.pythonEquals(.int(name == "odd" ? 1 : 0))
         default:
             throw JinjaError.unsupported(construct: "the test '\(name)'", line: line)
         }
@@ -1031,14 +1045,25 @@ final class JinjaRenderer {
         return String(first).uppercased() + String(String.UnicodeScalarView(s.unicodeScalars.dropFirst())).lowercased()
     }
 
+    /// jinja2's `title` filter: split at runs of `-`, whitespace, `(`, `{`, `[`, `<`; each piece
+    /// gets its first character upper-cased and the rest lower-cased.
     static func title(_ s: String) -> String {
+        func isSeparator(_ c: Unicode.Scalar) -> Bool { c == "-" || c == "(" || c == "{" || c == "[" || c == "<" || isPythonSpace(c) }
         var out = ""
-        var previousCased = false
-        for c in s.unicodeScalars {
-            let cased = c.properties.isCased
-            out += previousCased ? String(c).lowercased() : String(c).uppercased()
-            previousCased = cased
+        var piece = String.UnicodeScalarView()
+        var pieceIsSeparator = false
+        func flush() {
+            guard let first = piece.first else { return }
+            out += String(first).uppercased() + String(String.UnicodeScalarView(piece.dropFirst())).lowercased()
+            piece = String.UnicodeScalarView()
         }
+        for c in s.unicodeScalars {
+            let sep = isSeparator(c)
+            if !piece.isEmpty && sep != pieceIsSeparator { flush() }
+            pieceIsSeparator = sep
+            piece.append(c)
+        }
+        flush()
         return out
     }
 
