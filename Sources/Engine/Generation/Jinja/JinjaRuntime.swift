@@ -153,6 +153,7 @@ final class JinjaRenderer {
         case .literal(let v): return v
         case .name(let n): return lookup(n)
         case .list(let items): return .array(try items.map { try eval($0, line) })
+        case .tuple(let items): return .tuple(try items.map { try eval($0, line) })
         case .dict(let pairs):
             var o = JinjaObject()
             for (k, v) in pairs {
@@ -293,7 +294,7 @@ final class JinjaRenderer {
     func item(_ v: JinjaValue, _ key: JinjaValue, line: Int) throws -> JinjaValue {
         if let error = undefinedError(v, line: line) { throw error }
         switch v {
-        case .array(let a):
+        case .array(let a), .tuple(let a):
             if let i = index(key, count: a.count) { return a[i] }
         case .string(let s):
             let scalars = Array(s.unicodeScalars)
@@ -339,6 +340,8 @@ final class JinjaRenderer {
         switch v {
         case .array(let a):
             return .array(try sliceIndices(count: a.count, start, stop, step, line: line).map { a[$0] })
+        case .tuple(let a):
+            return .tuple(try sliceIndices(count: a.count, start, stop, step, line: line).map { a[$0] })
         case .string(let s):
             let scalars = Array(s.unicodeScalars)
             var out = String.UnicodeScalarView()
@@ -353,7 +356,7 @@ final class JinjaRenderer {
     func iterate(_ v: JinjaValue, line: Int) throws -> [JinjaValue] {
         switch v {
         case .undefined: return []
-        case .array(let a), .iterator(let a): return a
+        case .array(let a), .tuple(let a), .iterator(let a): return a
         case .object(let o): return o.keys.map { .string($0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         default: throw JinjaError.type(message: "'\(v.typeName)' object is not iterable", line: line)
@@ -412,6 +415,7 @@ final class JinjaRenderer {
         switch (op, a, b) {
         case ("+", .string(let x), .string(let y)): return .string(x + y)
         case ("+", .array(let x), .array(let y)): return .array(x + y)
+        case ("+", .tuple(let x), .tuple(let y)): return .tuple(x + y)
         case ("*", .string(let s), _), ("*", _, .string(let s)):
             let other = a.typeName == "str" ? b : a
             guard case .int(let n)? = other.numeric else { break }
@@ -420,6 +424,10 @@ final class JinjaRenderer {
             let other = a.typeName == "list" ? b : a
             guard case .int(let n)? = other.numeric else { break }
             return .array(Array([[JinjaValue]](repeating: arr, count: max(0, n)).joined()))
+        case ("*", .tuple(let arr), _), ("*", _, .tuple(let arr)):
+            let other = a.typeName == "tuple" ? b : a
+            guard case .int(let n)? = other.numeric else { break }
+            return .tuple(Array([[JinjaValue]](repeating: arr, count: max(0, n)).joined()))
         case ("%", .string, _):
             throw JinjaError.unsupported(construct: "printf-style string formatting with %", line: line)
         default: break
@@ -439,7 +447,7 @@ final class JinjaRenderer {
         switch (a, b) {
         case (.string(let x), .string(let y)):
             return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
-        case (.array(let x), .array(let y)):
+        case (.array(let x), .array(let y)), (.tuple(let x), .tuple(let y)):
             for (p, q) in zip(x, y) where !p.pythonEquals(q) { return try lessThan(p, q, op: op, line: line) }
             return x.count < y.count
         default:
@@ -455,7 +463,7 @@ final class JinjaRenderer {
                 throw JinjaError.type(message: "'in <string>' requires string as left operand, not \(item.typeName)", line: line)
             }
             return Self.find(Array(sub.unicodeScalars), in: Array(s.unicodeScalars)) != nil
-        case .array(let a), .iterator(let a): return a.contains { $0.pythonEquals(item) }
+        case .array(let a), .tuple(let a), .iterator(let a): return a.contains { $0.pythonEquals(item) }
         case .object(let o):
             switch item {
             case .string(let k): return o[k] != nil
@@ -587,7 +595,7 @@ final class JinjaRenderer {
             case "startswith", "endswith":
                 guard let v = arg(0, "prefix") else { throw JinjaError.type(message: "\(name)() takes an argument", line: line) }
                 let candidates: [JinjaValue]
-                if case .array(let a) = v { candidates = a } else { candidates = [v] }
+                if case .tuple(let a) = v { candidates = a } else { candidates = [v] }
                 for c in candidates {
                     guard case .string(let p) = c else { throw JinjaError.type(message: "\(name)() argument must be str", line: line) }
                     let ps = Array(p.unicodeScalars)
@@ -628,7 +636,7 @@ final class JinjaRenderer {
             }
         case .object(let o):
             switch name {
-            case "items": return .array(o.pairs.map { .array([.string($0.0), $0.1]) })
+            case "items": return .array(o.pairs.map { .tuple([.string($0.0), $0.1]) })
             case "keys": return .array(o.keys.map { .string($0) })
             case "values": return .array(o.pairs.map { $0.1 })
             case "get":
@@ -643,7 +651,7 @@ final class JinjaRenderer {
                 }
                 return nil
             }
-        case .array(let a):
+        case .array(let a), .tuple(let a):
             switch name {
             case "index":
                 guard let v = arg(0, "value"), let i = a.firstIndex(where: { $0.pythonEquals(v) }) else {
@@ -695,7 +703,7 @@ final class JinjaRenderer {
             switch value {
             case .undefined: return .int(0)
             case .string(let s): return .int(s.unicodeScalars.count)
-            case .array(let a): return .int(a.count)
+            case .array(let a), .tuple(let a): return .int(a.count)
             case .object(let o): return .int(o.count)
             default: throw JinjaError.type(message: "object of type '\(value.typeName)' has no len()", line: line)
             }
@@ -722,8 +730,8 @@ final class JinjaRenderer {
             return .array(try iterate(value, line: line))
         case "items":
             switch value {
-            case .undefined: return .array([])
-            case .object(let o): return .iterator(o.pairs.map { .array([.string($0.0), $0.1]) })
+            case .undefined: return .iterator([])
+            case .object(let o): return .iterator(o.pairs.map { .tuple([.string($0.0), $0.1]) })
             default: throw JinjaError.type(message: "Can only get item pairs from a mapping.", line: line)
             }
         case "selectattr", "rejectattr":
@@ -837,7 +845,7 @@ final class JinjaRenderer {
             }
             if let failure { throw failure }
             if reverse { order.reverse() }
-            return .array(order.map { .array([.string(pairs[$0].0), pairs[$0].1]) })
+            return .array(order.map { .tuple([.string(pairs[$0].0), pairs[$0].1]) })
         case "unique":
             let caseSensitive = arg(0, "case_sensitive")?.isTruthy ?? false
             var seen: [JinjaValue] = []
@@ -933,9 +941,9 @@ final class JinjaRenderer {
         case "false": return value == .bool(false) && { if case .bool = value { return true } else { return false } }()
         case "mapping": if case .object = value { return true } else { return false }
         case "iterable":
-            switch value { case .undefined, .string, .array, .object, .iterator: return true; default: return false }
+            switch value { case .undefined, .string, .array, .tuple, .object, .iterator: return true; default: return false }
         case "sequence":
-            switch value { case .undefined, .string, .array, .object: return true; default: return false }
+            switch value { case .undefined, .string, .array, .tuple, .object: return true; default: return false }
         case "callable":
             switch value { case .function, .macro: return true; default: return false }
         case "equalto", "eq", "==": return value.pythonEquals(try other())
@@ -1069,7 +1077,7 @@ final class JinjaRenderer {
 
     static func sortKeys(_ v: JinjaValue) -> JinjaValue {
         switch v {
-        case .array(let a): return .array(a.map(sortKeys))
+        case .array(let a), .tuple(let a): return .array(a.map(sortKeys))
         case .object(let o):
             let keys = o.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
             return .object(JinjaObject(keys.map { ($0, sortKeys(o[$0] ?? JinjaValue.none)) }))

@@ -283,6 +283,7 @@ indirect enum Expr: Sendable {
     case literal(JinjaValue)
     case name(String)
     case list([Expr])
+    case tuple([Expr])
     case dict([(Expr, Expr)])
     case attribute(Expr, String)
     case item(Expr, Expr)
@@ -548,7 +549,7 @@ struct ExprParser {
             if atEnd || peek == .name("if") { break }
             items.append(allowConditional ? try expression() : try orExpression())
         }
-        return .list(items)
+        return .tuple(items)
     }
 
     mutating func expression() throws -> Expr {
@@ -658,7 +659,7 @@ struct ExprParser {
         case .int(let v): return .literal(.int(v))
         case .double(let v): return .literal(.double(v))
         case .op("("):
-            if accept(.op(")")) { return .list([]) }
+            if accept(.op(")")) { return .tuple([]) }
             let e = try expression()
             if peek == .op(",") {
                 var items = [e]
@@ -667,7 +668,7 @@ struct ExprParser {
                     items.append(try expression())
                 }
                 try expect(.op(")"))
-                return .list(items)
+                return .tuple(items)
             }
             try expect(.op(")"))
             return e

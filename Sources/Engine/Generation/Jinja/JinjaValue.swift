@@ -16,6 +16,9 @@ public enum JinjaValue: Sendable, Equatable {
     case double(Double)
     case string(String)
     case array([JinjaValue])
+    /// A Python tuple: `(a, b)`, `a, b`, the pairs of `items()`; like a list except that it prints
+    /// as `(a, b)` and is never equal to one.
+    case tuple([JinjaValue])
     case object(JinjaObject)
     /// A built-in callable (`raise_exception`, `strftime_now`, `namespace`, `range`, `dict`).
     case function(String)
@@ -41,7 +44,7 @@ public enum JinjaValue: Sendable, Equatable {
         case .int(let i): return i != 0
         case .double(let d): return d != 0
         case .string(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
+        case .array(let a), .tuple(let a): return !a.isEmpty
         case .object(let o): return !o.isEmpty
         case .function, .namespace, .macro, .iterator: return true
         }
@@ -52,7 +55,7 @@ public enum JinjaValue: Sendable, Equatable {
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
         case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
-        case (.array(let a), .array(let b)):
+        case (.array(let a), .array(let b)), (.tuple(let a), .tuple(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.pythonEquals($1) }
         case (.object(let a), .object(let b)):
             guard a.count == b.count else { return false }
@@ -102,6 +105,7 @@ public enum JinjaValue: Sendable, Equatable {
         case .double: return "float"
         case .string: return "str"
         case .array: return "list"
+        case .tuple: return "tuple"
         case .object: return "dict"
         case .function: return "function"
         case .namespace: return "Namespace"
@@ -131,6 +135,7 @@ public enum JinjaValue: Sendable, Equatable {
         case .double(let d): return JinjaValue.pythonFloatRepr(d)
         case .string(let s): return JinjaValue.pythonStringRepr(s)
         case .array(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .tuple(let a): return "(" + a.map(\.pythonRepr).joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
         case .object(let o):
             return "{" + o.keys.map { JinjaValue.pythonStringRepr($0) + ": " + (o[$0] ?? JinjaValue.none).pythonRepr }.joined(separator: ", ") + "}"
         case .function(let name): return "<built-in function \(name)>"
@@ -290,7 +295,7 @@ extension JinjaValue {
         case .double(let d):
             if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += JinjaValue.pythonFloatRepr(d) }
         case .string(let s): JinjaValue.writeJSONString(s, asciiOnly: asciiOnly, into: &out)
-        case .array(let a):
+        case .array(let a), .tuple(let a):
             if a.isEmpty { out += "[]"; return }
             out += "["
             for (i, v) in a.enumerated() {
