@@ -21,6 +21,7 @@ A case jinja2 refuses (raise_exception or another error) is recorded as an expec
 import json
 import os
 import sys
+import warnings
 from datetime import datetime
 
 import jinja2
@@ -235,6 +236,75 @@ def write_unit_cases(env):
     print(f"jinja-unit-cases: {len(out)} cases", file=sys.stderr)
 
 
+def write_random_cases(env, count_whitespace=800, count_expressions=1500):
+    """Seeded random templates (tag / whitespace-control mixes, and nested expressions over
+    filters, tests, operators, methods, slices) with jinja2's output or its error, for
+    JinjaTests.randomTemplates: Whetstone must print the same text, or refuse where jinja2 did."""
+    import random
+    rng = random.Random(20260307)
+    texts = ["", " ", "  ", "\n", " \n", "\n  ", "\t", "a", " a ", "\n\n", "x\n  ", "  \t\n y"]
+    def sign(plus=True):
+        return rng.choice(["", "-", "+"] if plus else ["", "-"])
+    def tag():
+        kind = rng.choice(["var", "if", "set", "comment", "for"])
+        if kind == "var":
+            return "{{" + sign(False) + " v " + sign(False) + "}}"
+        if kind == "comment":
+            return "{#" + sign() + " c " + sign() + "#}"
+        if kind == "set":
+            return "{%" + sign() + " set q = 1 " + sign() + "%}"
+        if kind == "if":
+            return "{%" + sign() + " if true " + sign() + "%}" + rng.choice(texts) + "{%" + sign() + " endif " + sign() + "%}"
+        return ("{%" + sign() + " for i in [1, 2] " + sign() + "%}" + rng.choice(texts) + "{{ i }}" + rng.choice(texts)
+                + "{%" + sign(False) + " endfor " + sign() + "%}")
+    atoms = ["1", "0", "-3", "2.5", "1e-7", "100.0", "'ab'", "''", "' x '", "'北京'", "'a,b'", "none", "true", "false",
+             "[1, 2, 3]", "[]", "['b', 'a', 'B']", "{'k': 1, 'j': [2]}", "{}", "missing", "s", "l", "d", "n", "(1, 2)",
+             "'<&>'", "7", "'Hello World'"]
+    binops = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">", "<=", ">=", "in", "not in", "and", "or"]
+    filters = ["length", "trim", "upper", "lower", "tojson", "string", "list", "first", "last", "join(',')", "default('D')",
+               "reverse|list", "unique|list", "sort|list", "abs", "int", "float", "title", "capitalize", "replace('a', 'X')",
+               "items|list", "tojson(indent=2)", "select|list", "map('string')|list", "sum", "min", "max", "dictsort"]
+    tests = ["defined", "none", "string", "number", "integer", "float", "mapping", "iterable", "sequence", "true", "false",
+             "odd", "even", "boolean", "in [1, 'ab']", "equalto 1"]
+    methods = [".strip()", ".split(',')", ".split()", ".upper()", ".startswith('a')", ".endswith('b')", ".replace('a', 'b')",
+               ".items()|list", ".keys()|list", ".get('k')", ".get('z', 5)", "[0]", "[-1]", "[1:]", "[::-1]", "[:1]", ".k",
+               "['k']", ".lstrip(' x')", ".count('a')", ".find('b')"]
+    def expr(depth=0):
+        r = rng.random()
+        if depth > 2 or r < 0.3:
+            return rng.choice(atoms)
+        if r < 0.55:
+            return "(" + expr(depth + 1) + " " + rng.choice(binops) + " " + expr(depth + 1) + ")"
+        if r < 0.7:
+            return "(" + expr(depth + 1) + "|" + rng.choice(filters) + ")"
+        if r < 0.8:
+            return "(" + expr(depth + 1) + " is " + rng.choice(["", "not "]) + rng.choice(tests) + ")"
+        if r < 0.9:
+            return "(" + expr(depth + 1) + ")" + rng.choice(methods)
+        if r < 0.95:
+            return "(not " + expr(depth + 1) + ")"
+        return "(" + expr(depth + 1) + " if " + expr(depth + 1) + " else " + expr(depth + 1) + ")"
+    context = {"v": "V", "s": "Some Text", "l": [3, 1, 2], "d": {"b": 2, "a": 1}, "n": None}
+    sources = ["".join(rng.choice(texts) + tag() for _ in range(rng.randint(1, 4))) + rng.choice(texts) for _ in range(count_whitespace)]
+    sources += ["{{ " + expr() + " }}" for _ in range(count_expressions)]
+    cases = []
+    for source in sources:
+        case = {"template": source}
+        try:
+            out = env.from_string(source).render(**context)
+            # Memory addresses and Python-only reprs: not a text anyone would want to match.
+            if any(marker in out for marker in ("object at 0x", "<generator", "dict_items", "dict_keys", "dict_values", "<built-in")):
+                continue
+            case["expected"] = out
+        except Exception as e:
+            case["error"] = type(e).__name__
+        cases.append(case)
+    with open(os.path.join(HERE, "jinja-random-cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"context": context, "cases": cases}, f, ensure_ascii=False, indent=0)
+        f.write("\n")
+    print(f"jinja-random-cases: {len(cases)} cases", file=sys.stderr)
+
+
 def sweep(source_dir, out_dir):
     """Renders every .jinja in source_dir (generic <s> / </s> tokens) into out_dir, for the opt-in
     ChatTemplateRenderingTests.sweep (WHET_JINJA_SWEEP=out_dir). Not committed data."""
@@ -268,11 +338,14 @@ def sweep(source_dir, out_dir):
 
 
 def main():
+    # Random expressions such as (7)[:1] make Python's compiler warn; jinja2's result is what counts.
+    warnings.filterwarnings("ignore", category=SyntaxWarning)
     if len(sys.argv) == 4 and sys.argv[1] == "--sweep":
         sweep(sys.argv[2], sys.argv[3])
         return
     env = make_environment()
     write_unit_cases(env)
+    write_random_cases(env)
     for name, (bos, eos) in TEMPLATES.items():
         path = os.path.join(HERE, name + ".jinja")
         with open(path, encoding="utf-8") as f:

@@ -36,6 +36,40 @@ import Testing
         }
     }
 
+    /// Seeded random templates (Fixtures/chat-templates/jinja-random-cases.json): the same text as
+    /// jinja2 wherever jinja2 renders one, or a refusal — never a different text, and never a text
+    /// where jinja2 raised.
+    @Test func randomTemplates() throws {
+        let url = try #require(Bundle.module.url(forResource: "jinja-random-cases", withExtension: "json", subdirectory: "Fixtures/chat-templates"))
+        guard case .object(let root) = try JinjaValue.parseJSON(try String(contentsOf: url, encoding: .utf8)),
+              case .object(let contextObject)? = root["context"], case .array(let cases)? = root["cases"] else {
+            Issue.record("malformed jinja-random-cases.json")
+            return
+        }
+        var context: [String: JinjaValue] = [:]
+        for (k, v) in contextObject.pairs { context[k] = v }
+        var equal = 0, refused = 0
+        for case .object(let c) in cases {
+            guard case .string(let source)? = c["template"] else { continue }
+            let result = Result { try JinjaTemplate(source).render(context, now: Self.now) }
+            switch (result, c["expected"]) {
+            case (.success(let text), .string(let expected)?):
+                #expect(Array(text.utf8) == Array(expected.utf8), "\(source): \(text.debugDescription) vs jinja2 \(expected.debugDescription)")
+                equal += 1
+            case (.success(let text), _):
+                Issue.record("\(source): jinja2 raised \(c["error"]?.pythonString ?? "?") but Whetstone rendered \(text.debugDescription)")
+            case (.failure, .string?):
+                refused += 1
+            case (.failure, _):
+                break
+            }
+        }
+        #expect(cases.count > 1500)
+        // Refusals where jinja2 renders are allowed (slices of literals jinja2 folds to undefined,
+        // `%` formatting); keep them rare.
+        #expect(refused * 50 < equal, "\(refused) refusals against \(equal) equal renderings")
+    }
+
     @Test func whitespaceControl() throws {
         #expect(try render("{% if true %}\nx\n{% endif %}\ny") == "x\ny")
         #expect(try render("  {{ 'a' }}\n") == "  a")
