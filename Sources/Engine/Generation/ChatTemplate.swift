@@ -15,10 +15,13 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 
 /// Turns a conversation into the text a chat-tuned model was trained on.
 ///
-/// GGUF files may carry a Jinja template (`tokenizer.chat_template`); Whetstone does not run Jinja
-/// but recognises which of the known formats such a template writes. Files without one (the
-/// default Gemma 3 270M has none) fall back on the architecture name. The beginning-of-sequence
-/// token is not part of the text: the tokenizer adds it.
+/// GGUF files may carry a Jinja template (`tokenizer.chat_template`). With the model's special
+/// tokens, `resolve(_:architecture:embeddedTemplate:specialTokens:)` renders that template itself
+/// (`Kind.jinja`, through `ModelChatTemplate`, a Jinja subset equal to Python jinja2 on the real
+/// templates; see docs/chat-templates.md); the three-argument `resolve` keeps recognising which of
+/// the built-in formats a template writes. Files without a template (the default Gemma 3 270M has
+/// none) fall back on the architecture name. The beginning-of-sequence token is not part of the
+/// text: the tokenizer adds it (a model template's leading `bos_token` is dropped).
 public struct ChatTemplate: Sendable, Equatable {
     public enum Kind: String, CaseIterable, Codable, Sendable {
         /// `<start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n`; no system role (its text
@@ -30,15 +33,65 @@ public struct ChatTemplate: Sendable, Equatable {
         case llama3
         /// No markup: messages separated by blank lines (for base models and plain completion).
         case none
+        /// The model's own Jinja chat template, rendered by `ModelChatTemplate`.
+        case jinja
+    }
+
+    /// The special tokens a model's own template sees, and whether the tokenizer adds the
+    /// beginning-of-sequence token itself (then a leading `bos_token` in the text is dropped).
+    public struct SpecialTokens: Sendable, Equatable {
+        public var bos: String?
+        public var eos: String?
+        public var tokenizerAddsBOS: Bool
+        public init(bos: String? = nil, eos: String? = nil, tokenizerAddsBOS: Bool = true) {
+            self.bos = bos
+            self.eos = eos
+            self.tokenizerAddsBOS = tokenizerAddsBOS
+        }
     }
 
     public var kind: Kind
+    /// The model's template when `kind` is `.jinja`.
+    public var model: ModelChatTemplate?
+    /// Whether `render` drops a leading `bos_token` the model's template writes (the tokenizer adds it).
+    public var dropsLeadingBOS: Bool
 
-    public init(_ kind: Kind) { self.kind = kind }
+    public init(_ kind: Kind) {
+        self.kind = kind
+        model = nil
+        dropsLeadingBOS = true
+    }
 
-    /// `name` is a kind or `auto` (from the model's embedded template, else its architecture).
+    public init(model: ModelChatTemplate, dropsLeadingBOS: Bool = true) {
+        kind = .jinja
+        self.model = model
+        self.dropsLeadingBOS = dropsLeadingBOS
+    }
+
+    /// `name` is a kind, `jinja` (the model's own template, required) or `auto`: the model's own
+    /// template when the file carries one, else the built-in kind for its architecture. A template
+    /// outside the Jinja subset throws `JinjaError` naming the construct, never a wrong prompt.
+    public static func resolve(_ name: String, architecture: String?, embeddedTemplate: String?,
+                               specialTokens: SpecialTokens) throws -> ChatTemplate {
+        let lowered = name.lowercased()
+        if lowered == "auto" || lowered == Kind.jinja.rawValue {
+            if let source = embeddedTemplate, !source.allSatisfy(\.isWhitespace) {
+                let model = try ModelChatTemplate(source: source, bosToken: specialTokens.bos, eosToken: specialTokens.eos)
+                return ChatTemplate(model: model, dropsLeadingBOS: specialTokens.tokenizerAddsBOS)
+            }
+            if lowered == Kind.jinja.rawValue { throw GenerationError.noChatTemplate(architecture: architecture ?? "unknown") }
+        }
+        return try resolve(name, architecture: architecture, embeddedTemplate: nil)
+    }
+
+    /// `name` is a kind or `auto` (the built-in format the model's embedded template writes, else
+    /// its architecture's). `jinja` renders the embedded template without special tokens (prefer
+    /// the overload with `specialTokens`).
     public static func resolve(_ name: String, architecture: String?, embeddedTemplate: String?) throws -> ChatTemplate {
         let lowered = name.lowercased()
+        if lowered == Kind.jinja.rawValue {
+            return try resolve(name, architecture: architecture, embeddedTemplate: embeddedTemplate, specialTokens: SpecialTokens())
+        }
         if lowered != "auto" {
             guard let kind = Kind(rawValue: lowered) else { throw GenerationError.unknownChatTemplate(name) }
             return ChatTemplate(kind)
@@ -71,12 +124,18 @@ public struct ChatTemplate: Sendable, Equatable {
         case .chatml: return "<|im_end|>"
         case .llama3: return "<|eot_id|>"
         case .none: return nil
+        case .jinja: return model?.endOfTurnText
         }
     }
 
     /// Renders `messages`; with `addGenerationPrompt` the text ends with the opening of a model turn.
     public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> String {
         switch kind {
+        case .jinja:
+            guard let model else { throw GenerationError.noChatTemplate(architecture: "unknown") }
+            var text = try model.render(messages, addGenerationPrompt: addGenerationPrompt)
+            if dropsLeadingBOS, let bos = model.bosToken, !bos.isEmpty, text.hasPrefix(bos) { text.removeFirst(bos.count) }
+            return text
         case .gemma: return try renderGemma(messages, addGenerationPrompt: addGenerationPrompt)
         case .chatml:
             var out = ""
@@ -131,3 +190,59 @@ public struct ChatTemplate: Sendable, Equatable {
 }
 
 import Foundation
+
+extension ChatTemplate.SpecialTokens {
+    /// The texts of `tokenizer.ggml.bos_token_id` / `eos_token_id` in `tokenizer.ggml.tokens`, and
+    /// `tokenizer.ggml.add_bos_token` (when absent: true for SentencePiece `llama` vocabularies,
+    /// false otherwise, as llama.cpp defaults). Prefer the loaded tokenizer's own add-BOS setting
+    /// when there is one.
+    public init(gguf metadata: GGUFMetadata) {
+        let tokens = metadata.array("tokenizer.ggml.tokens")?.stringValues ?? []
+        func text(_ key: String) -> String? {
+            guard let id = metadata.int(key), tokens.indices.contains(id) else { return nil }
+            return tokens[id]
+        }
+        self.init(bos: text("tokenizer.ggml.bos_token_id"), eos: text("tokenizer.ggml.eos_token_id"),
+                  tokenizerAddsBOS: metadata.bool("tokenizer.ggml.add_bos_token") ?? (metadata.string("tokenizer.ggml.model") == "llama"))
+    }
+
+    /// From a Hugging Face `tokenizer_config.json` (parsed with `JinjaValue.parseJSON`): `bos_token`
+    /// and `eos_token` as strings or `{"content": …}` objects, and `add_bos_token` (default false).
+    public init(tokenizerConfig config: JinjaValue) {
+        func text(_ key: String) -> String? {
+            guard case .object(let o) = config else { return nil }
+            switch o[key] {
+            case .string(let s)?: return s
+            case .object(let t)?: if case .string(let s)? = t["content"] { return s }
+            default: break
+            }
+            return nil
+        }
+        var adds = false
+        if case .object(let o) = config, case .bool(let b)? = o["add_bos_token"] { adds = b }
+        self.init(bos: text("bos_token"), eos: text("eos_token"), tokenizerAddsBOS: adds)
+    }
+}
+
+extension ChatTemplate {
+    /// `chat_template` of a Hugging Face `tokenizer_config.json`: a string, or a list of named
+    /// templates of which the one named `default` is taken.
+    public static func embeddedTemplate(tokenizerConfig config: JinjaValue) -> String? {
+        guard case .object(let o) = config else { return nil }
+        switch o["chat_template"] {
+        case .string(let s)?: return s
+        case .array(let list)?:
+            for case .object(let entry) in list {
+                if case .string("default")? = entry["name"], case .string(let s)? = entry["template"] { return s }
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// `name` for a GGUF model: `auto` renders `tokenizer.chat_template` with the file's special tokens.
+    public static func resolve(_ name: String, gguf metadata: GGUFMetadata) throws -> ChatTemplate {
+        try resolve(name, architecture: metadata.architecture, embeddedTemplate: metadata.string("tokenizer.chat_template"),
+                    specialTokens: SpecialTokens(gguf: metadata))
+    }
+}
