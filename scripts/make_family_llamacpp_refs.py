@@ -53,6 +53,23 @@ STRINGS = [
     "<|endoftext|>Mixed 中文 and code: x = [1, 2, 3]  # comment",
     "",
     " ",
+    "Ünïcödé ｆｕｌｌｗｉｄｔｈ！？ 「引用」 ‘single’ “double”",
+    "한국어 텍스트 日本語のテキスト カタカナ",
+    "Arabic digits ٣٤٥, fractions ½ ⅓, powers x² and H₂O",
+    "nbsp\u00a0here ideographic\u3000space nel\u0085x",
+    "e\u0301 combining a\u0308 and precomposed é",
+    "tabs\tand\u000bvertical\u000cfeed",
+    "x'S 's 'll 'LL '' 'd've",
+    "<|im_start|><|im_start|>   <|im_end|>  trailing",
+    "    indented\n        more\n\t\ttabs\n",
+    "1234567890123 and 12,345.678",
+    "a\n\n\nb\r\n\r\nc   \n   d",
+    "```python\nprint('hi')\n```",
+    "<|begin_of_text|>",
+    "<think></think><|placeholder1|><end_of_turn>",
+    "😀😀😀 🇯🇵🇺🇸",
+    "$100 + 50% = ^~|<>= `backtick` @user #tag",
+    "ALL CAPS SHOUTING, MiXeD cAsE, and snake_case_names",
 ]
 
 PROMPTS = ["The quick brown fox", "def fibonacci(n):\n    a, b = 0, 1\n", "机器学习是"]
