@@ -70,6 +70,9 @@ STRINGS = [
     "😀😀😀 🇯🇵🇺🇸",
     "$100 + 50% = ^~|<>= `backtick` @user #tag",
     "ALL CAPS SHOUTING, MiXeD cAsE, and snake_case_names",
+    # Long pre-tokenized words (one Llama 3 word of 560 CJK characters, runs of spaces and letters).
+    "机器学习是人工智能的一个分支" * 40,
+    " " * 300 + "x" + "a" * 500,
 ]
 
 PROMPTS = ["The quick brown fox", "def fibonacci(n):\n    a, b = 0, 1\n", "机器学习是"]

@@ -61,7 +61,7 @@ struct GGUFTokenizerTests {
     func idsEqualLlamaCpp(model: String) throws {
         let tokenizer = try loadTokenizer(model)
         let cases = try tokenizeCases().filter { $0.model == model }
-        #expect(cases.count == 148)
+        #expect(cases.count == 156)
         for c in cases {
             let ids = tokenizer.encode(c.text, addSpecial: c.addSpecial, parseSpecial: c.parseSpecial)
             #expect(ids == c.ids, "\(model) add_special=\(c.addSpecial) parse_special=\(c.parseSpecial) \(c.text.debugDescription)")
