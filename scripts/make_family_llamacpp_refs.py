@@ -13,7 +13,9 @@ folder:
   greedy.jsonl      per model file and prompt: the prompt's ids (llama_tokenize with add_special =
                     the file's add_bos_token, special tokens parsed), then STEPS greedy steps
                     (argmax; it does not stop at end-of-generation tokens), each with the chosen
-                    token, the top-5 logits, the log-probabilities of the top two and their gap
+                    token, the top-5 logits, the log-probabilities of the top two and their gap, and
+                    the generated ids' text (llama_token_to_piece of each, concatenated; invalid
+                    UTF-8 replaced by U+FFFD)
   logits.jsonl      per model file: the full last-token logit vector of LOGITS_PROMPT
   perplexity.json   llama-perplexity -c 64 -b 64 on perplexity.txt: the final estimate and the
                     per-chunk values it prints
@@ -120,6 +122,25 @@ def load(path):
                            type_k=llama_cpp.GGML_TYPE_F32, type_v=llama_cpp.GGML_TYPE_F32)
 
 
+def detokenize(llm, tokens):
+    """llama_token_to_piece per token, concatenated (llama-cpp-python's own detokenize uses a 32-byte
+    buffer and silently drops longer pieces)."""
+    import ctypes
+    import llama_cpp
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    out = b""
+    for t in tokens:
+        size = 256
+        while True:
+            buf = (ctypes.c_char * size)()
+            n = llama_cpp.llama_token_to_piece(vocab, llama_cpp.llama_token(t), buf, size, 0, False)
+            if n >= 0:
+                out += bytes(buf[:n])
+                break
+            size = -n
+    return out
+
+
 def log_softmax(x):
     m = x.max()
     return x - m - math.log(np.exp(x - m).sum())
@@ -146,7 +167,7 @@ def run_greedy_and_logits(greedy_out, logits_out):
                                   "top": [[int(t), round(float(logits[t]), 6)] for t in top]})
                     generated.append(token)
                     llm.eval([token])
-                text = llm.detokenize(generated).decode("utf-8", errors="replace")
+                text = detokenize(llm, generated).decode("utf-8", errors="replace")
                 g.write(json.dumps({"model": path.name, "prompt": prompt, "prompt_ids": ids, "generated_ids": generated,
                                     "text": text, "steps": steps}, ensure_ascii=False) + "\n")
             ids = llm.tokenize(LOGITS_PROMPT.encode(), add_bos=add_bos, special=True)

@@ -95,6 +95,27 @@ struct GGUFTokenizerTests {
         #expect(checked >= 20)
     }
 
+    @Test("prompt ids of llama.cpp's greedy and logits runs, on every model file")
+    func promptIDsOfEvaluationFixtures() throws {
+        var checked = 0
+        for name in ["greedy.jsonl", "logits.jsonl"] {
+            let data = try Data(contentsOf: try familiesURL(name))
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.isEmpty {
+                let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let model = try #require(obj["model"] as? String)
+                let prompt = try #require(obj["prompt"] as? String)
+                let ids = try #require(obj["prompt_ids"] as? [Int]).map { Int32($0) }
+                let tokenizer = try loadTokenizer(model)
+                #expect(tokenizer.encode(prompt, addSpecial: true, parseSpecial: true) == ids, "\(name) \(model) \(prompt.debugDescription)")
+                if let generated = obj["generated_ids"] as? [Int], let text = obj["text"] as? String, !text.contains("\u{FFFD}") {
+                    #expect(tokenizer.decode(generated.map { Int32($0) }, renderSpecial: false) == text, "\(model) \(prompt.debugDescription)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked == 87 + 29)
+    }
+
     @Test("the file's tokenizer kind, BOS/EOS flags and end-of-generation tokens")
     func kindsAndFlags() throws {
         let llama3 = try #require(try loadTokenizer("llama-bpe-f32.gguf") as? ByteLevelBPETokenizer)
