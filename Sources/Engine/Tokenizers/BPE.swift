@@ -73,22 +73,99 @@ struct BPEModel: Sendable {
                 pendingUnknown = true
             }
         }
-        while symbols.count > 1 {
-            var bestRank = Int32.max
-            var bestIndex = -1
-            var bestMerged: Int32 = 0
-            for k in 0..<(symbols.count - 1) {
-                if let m = merges[Pair(left: symbols[k], right: symbols[k + 1])], m.rank < bestRank {
-                    bestRank = m.rank
-                    bestIndex = k
-                    bestMerged = m.merged
-                }
-            }
-            guard bestIndex >= 0 else { break }
-            symbols[bestIndex] = bestMerged
-            symbols.remove(at: bestIndex + 1)
+        guard symbols.count > 1 else {
+            for s in symbols { ids.append(Int(s)) }
+            return
         }
-        for s in symbols { ids.append(Int(s)) }
+        // The lowest-ranked adjacent pair is merged first (leftmost on ties), with a heap of
+        // candidate pairs over a linked list of symbols: O(n log n) in the word's length, where a
+        // rescan after every merge was quadratic (a 4,000-character CJK word took seconds).
+        let n = symbols.count
+        var next = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+            for k in 0..<n { buffer[k] = k + 1 < n ? Int32(k + 1) : -1 }
+            count = n
+        }
+        var prev = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+            for k in 0..<n { buffer[k] = Int32(k - 1) }
+            count = n
+        }
+        var heap = MergeHeap()
+        func consider(_ left: Int32, _ right: Int32) {
+            guard left >= 0, right >= 0 else { return }
+            let a = symbols[Int(left)], b = symbols[Int(right)]
+            if let m = merges[Pair(left: a, right: b)] {
+                heap.push(MergeCandidate(rank: m.rank, left: left, right: right, leftID: a, rightID: b, merged: m.merged))
+            }
+        }
+        for k in 0..<(n - 1) { consider(Int32(k), Int32(k + 1)) }
+        var alive = [Bool](repeating: true, count: n)
+        while let c = heap.pop() {
+            let l = Int(c.left), r = Int(c.right)
+            // Stale: a neighbour changed since the pair was queued.
+            guard alive[l], alive[r], next[l] == c.right, symbols[l] == c.leftID, symbols[r] == c.rightID else { continue }
+            symbols[l] = c.merged
+            alive[r] = false
+            next[l] = next[r]
+            if next[r] >= 0 { prev[Int(next[r])] = c.left }
+            consider(prev[l], c.left)
+            consider(c.left, next[l])
+        }
+        var k: Int32 = 0
+        while k >= 0 {
+            ids.append(Int(symbols[Int(k)]))
+            k = next[Int(k)]
+        }
+    }
+}
+
+/// A pair of adjacent symbols that a merge would join.
+private struct MergeCandidate {
+    let rank: Int32
+    let left: Int32
+    let right: Int32
+    let leftID: Int32
+    let rightID: Int32
+    let merged: Int32
+
+    /// Lower rank first; equal ranks: the leftmost pair first.
+    @inline(__always)
+    func before(_ other: MergeCandidate) -> Bool {
+        rank < other.rank || (rank == other.rank && left < other.left)
+    }
+}
+
+/// A binary min-heap of merge candidates under `MergeCandidate.before`.
+private struct MergeHeap {
+    private var items: [MergeCandidate] = []
+
+    mutating func push(_ c: MergeCandidate) {
+        items.append(c)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if !items[i].before(items[parent]) { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> MergeCandidate? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if items.isEmpty { return top }
+        items[0] = last
+        var i = 0
+        let count = items.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var best = i
+            if l < count, items[l].before(items[best]) { best = l }
+            if r < count, items[r].before(items[best]) { best = r }
+            if best == i { break }
+            items.swapAt(i, best)
+            i = best
+        }
+        return top
     }
 }
 

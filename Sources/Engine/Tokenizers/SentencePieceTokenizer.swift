@@ -51,15 +51,23 @@ public final class SentencePieceTokenizer: Sendable {
         public var addBOS: Bool
         /// `tokenizer.ggml.add_space_prefix`: whether a `▁` is put in front of each text fragment.
         public var addSpacePrefix: Bool
+        /// `tokenizer.ggml.add_eos_token`: whether llama.cpp's `add_special` also appends EOS.
+        public var addEOS: Bool
+        /// Special tokens that swallow the whitespace after them (llama.cpp's RSTRIP attribute,
+        /// which it sets for models named Phi-3).
+        public var rightStrippedTokens: Set<Int32>
 
         public init(bosID: Int32 = 1, eosID: Int32 = 2, unknownID: Int32 = 0, padID: Int32? = nil,
-                    addBOS: Bool = true, addSpacePrefix: Bool = true) {
+                    addBOS: Bool = true, addSpacePrefix: Bool = true, addEOS: Bool = false,
+                    rightStrippedTokens: Set<Int32> = []) {
             self.bosID = bosID
             self.eosID = eosID
             self.unknownID = unknownID
             self.padID = padID
             self.addBOS = addBOS
             self.addSpacePrefix = addSpacePrefix
+            self.addEOS = addEOS
+            self.rightStrippedTokens = rightStrippedTokens
         }
     }
 
@@ -71,6 +79,8 @@ public final class SentencePieceTokenizer: Sendable {
     /// Whether the model expects BOS in front of a prompt (`tokenizer.ggml.add_bos_token`).
     public let addBOSByDefault: Bool
     public let addSpacePrefix: Bool
+    /// Whether llama.cpp appends EOS when it adds special tokens (`tokenizer.ggml.add_eos_token`).
+    public let addEOSByDefault: Bool
     /// Tokens that end generation: EOS plus end-of-turn style tokens found by their text, as
     /// llama.cpp does (for Gemma: `<eos>` and `<end_of_turn>`).
     public let endOfGenerationIDs: Set<Int32>
@@ -143,6 +153,11 @@ public final class SentencePieceTokenizer: Sendable {
         config.padID = tokenID("tokenizer.ggml.padding_token_id", nil)
         config.addBOS = meta.bool("tokenizer.ggml.add_bos_token") ?? true
         config.addSpacePrefix = meta.bool("tokenizer.ggml.add_space_prefix") ?? true
+        config.addEOS = meta.bool("tokenizer.ggml.add_eos_token") ?? false
+        if let types {
+            config.rightStrippedTokens = phi3RightStrippedTokens(name: meta.string("general.name"), tokens: tokens,
+                                                                 isSpecial: { i in [.control, .userDefined, .unknown].contains(types[i]) })
+        }
         try self.init(tokens: tokens, scores: scores, types: types, configuration: config, source: path)
     }
 
@@ -179,6 +194,7 @@ public final class SentencePieceTokenizer: Sendable {
         padID = configuration.padID
         addBOSByDefault = configuration.addBOS
         addSpacePrefix = configuration.addSpacePrefix
+        addEOSByDefault = configuration.addEOS
 
         var byteTokens = [Int32](repeating: configuration.unknownID, count: 256)
         let hex = Array("0123456789ABCDEF".utf8)
@@ -222,7 +238,7 @@ public final class SentencePieceTokenizer: Sendable {
         self.lookup = table
         self.byteTokens = byteTokens
         self.endOfGenerationIDs = eog
-        self.specials = SpecialTokenMatcher(texts: texts, types: typeList)
+        self.specials = SpecialTokenMatcher(texts: texts, types: typeList, rightStripped: configuration.rightStrippedTokens)
     }
 
     // MARK: - Queries
@@ -586,8 +602,10 @@ struct SpecialTokenMatcher: Sendable {
     private let edges: [Int: Int32]
     /// Rank of the special token ending at each trie node, or -1.
     private let terminalRank: [Int32]
+    /// Per rank: the token deletes the whitespace that follows it (llama.cpp's RSTRIP).
+    private let orderedRightStrips: [Bool]
 
-    init(texts: PackedStrings, types: [SentencePieceTokenizer.TokenType]) {
+    init(texts: PackedStrings, types: [SentencePieceTokenizer.TokenType], rightStripped: Set<Int32> = []) {
         var ids: [Int32] = []
         for id in 0..<texts.count {
             switch types[id] {
@@ -621,6 +639,7 @@ struct SpecialTokenMatcher: Sendable {
         ordered = ids
         orderedLengths = ids.map { texts.length(Int($0)) }
         orderedIsUserDefined = ids.map { types[Int($0)] == .userDefined }
+        orderedRightStrips = ids.map { rightStripped.contains($0) }
         self.rootChildren = rootChildren
         self.edges = edges
         self.terminalRank = terminalRank
@@ -650,6 +669,8 @@ struct SpecialTokenMatcher: Sendable {
 
         var claimed = [Bool](repeating: false, count: n)
         var rankAt = [Int32](repeating: -1, count: n)
+        /// Whitespace deleted by a right-stripping token (claimed, but by no token).
+        var deleted: [Bool] = []
         for key in candidates {
             let rank = key / (n + 1), position = key % (n + 1)
             let end = position + orderedLengths[rank]
@@ -658,6 +679,17 @@ struct SpecialTokenMatcher: Sendable {
             if !free { continue }
             for k in position..<end { claimed[k] = true }
             rankAt[position] = Int32(rank)
+            if orderedRightStrips[rank] {
+                // C isspace on the unclaimed text up to the next claimed byte, as llama.cpp strips
+                // the right remainder of the fragment at the moment the token is cut out.
+                if deleted.isEmpty { deleted = [Bool](repeating: false, count: n) }
+                var k = end
+                while k < n, !claimed[k], [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D].contains(text[k]) {
+                    claimed[k] = true
+                    deleted[k] = true
+                    k += 1
+                }
+            }
         }
 
         var fragments: [Fragment] = []
@@ -669,6 +701,7 @@ struct SpecialTokenMatcher: Sendable {
                 if runStart < position { fragments.append(.text(runStart..<position)) }
                 fragments.append(.token(ordered[Int(rank)]))
                 position += orderedLengths[Int(rank)]
+                while position < n, !deleted.isEmpty, deleted[position] { position += 1 }
                 runStart = position
             } else {
                 position += 1
@@ -677,6 +710,19 @@ struct SpecialTokenMatcher: Sendable {
         if runStart < n { fragments.append(.text(runStart..<n)) }
         return fragments
     }
+}
+
+/// llama.cpp's per-model token attributes for models whose `general.name` contains "phi-3" or
+/// "phi3" (any case): every special token (control, user-defined, unknown) and `</s>` get RSTRIP,
+/// except `<unk>`, `<s>` and `<|endoftext|>`.
+func phi3RightStrippedTokens(name: String?, tokens: [String], isSpecial: (Int) -> Bool) -> Set<Int32> {
+    guard let lower = name?.lowercased(), lower.contains("phi-3") || lower.contains("phi3") else { return [] }
+    var out: Set<Int32> = []
+    for (i, t) in tokens.enumerated() where isSpecial(i) || t == "</s>" {
+        if t == "<unk>" || t == "<s>" || t == "<|endoftext|>" { continue }
+        out.insert(Int32(i))
+    }
+    return out
 }
 
 // MARK: - SentencePiece merge state
