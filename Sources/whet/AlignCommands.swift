@@ -10,7 +10,7 @@ struct AlignmentDataOptions: ParsableArguments {
     var data: String
     @Option(name: .customLong("val-fraction"), help: "Fraction of --data held out (reported as validation).")
     var validationFraction: Double = 0
-    @Option(help: "Chat template: auto (from the model), gemma, chatml, llama3, none.")
+    @Option(help: "Chat template: auto (the model's own Jinja template, else by architecture), jinja, gemma, chatml, llama3, none.")
     var template: String = "auto"
     @Option(name: .customLong("max-prompt-tokens"), help: "Longest prompt kept (longer ones keep their end).")
     var maxPromptTokens: Int = 128

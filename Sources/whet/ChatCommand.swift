@@ -19,7 +19,7 @@ struct ChatCommand: ParsableCommand {
 
     @Option(help: "System prompt (Gemma folds it into the first user turn).")
     var system: String?
-    @Option(help: "Chat template: auto (from the model), gemma, chatml, llama3.")
+    @Option(help: "Chat template: auto (the model's own Jinja template, else by architecture), jinja, gemma, chatml, llama3.")
     var template: String = "auto"
 
     struct Transcript: Encodable {

@@ -35,7 +35,7 @@ extension EvalCommand {
         var prompt: String?
         @Option(help: "System prompt.")
         var system: String?
-        @Option(help: "Chat template: auto (from the model), gemma, chatml, llama3, or none (default auto).")
+        @Option(help: "Chat template: auto (the model's own Jinja template, else by architecture), jinja, gemma, chatml, llama3, or none (default auto).")
         var template: String?
         @Option(name: .long, help: "Comma-separated metrics: rouge1,rouge2,rougeL,rougeLsum,bleu,chrf,exact_match (default: all).")
         var metrics: String?

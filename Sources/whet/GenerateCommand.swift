@@ -25,7 +25,7 @@ struct GenerateCommand: ParsableCommand {
     var variables: [String] = []
     @Option(help: "System prompt (chat templates fold it into the first user turn for Gemma).")
     var system: String?
-    @Option(help: "Chat template: auto (from the model), gemma, chatml, llama3, or none (default: none, or the prompt file's).")
+    @Option(help: "Chat template: auto (the model's own Jinja template, else by architecture), jinja, gemma, chatml, llama3, or none (default: none, or the prompt file's).")
     var template: String?
     @Flag(help: "Print tokens to stdout as they are generated (with --json they go to stderr).")
     var stream = false

@@ -30,7 +30,7 @@ struct ServeCommand: ParsableCommand {
     var apiKey: String?
     @Option(help: "Generations running at once, each with its own cache (default 2); further requests queue.")
     var sessions = 2
-    @Option(help: "Chat template for /v1/chat/completions: auto, gemma, chatml, llama3 (default auto).")
+    @Option(help: "Chat template for /v1/chat/completions: auto, jinja, gemma, chatml, llama3 (default auto).")
     var template = "auto"
     @Flag(name: .customLong("prompt-cache"),
           help: "Reuse a session's cached prompt prefix (faster follow-up turns; answers may then differ at near-ties from a fresh run).")

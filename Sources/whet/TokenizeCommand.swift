@@ -9,9 +9,10 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Show the token ids and pieces of TEXT under a model's tokenizer.",
         discussion: """
-        By default BOS is added (when the model asks for it) and special tokens written in the text,
-        such as <start_of_turn>, are parsed into their ids; --no-bos and --no-special turn that off.
-        Pieces show spaces as spaces; a byte token that is only part of a character shows as <0xNN>.
+        Works on every GGUF tokenizer (SentencePiece and byte-level BPE) with llama-tokenize's rules:
+        by default BOS (and EOS) are added when the model asks for them and special tokens written in
+        the text, such as <start_of_turn>, are parsed into their ids; --no-bos and --no-special turn
+        that off. Pieces show spaces as spaces; bytes that are only part of a character show as <0xNN>.
         """
     )
 
@@ -39,11 +40,11 @@ struct TokenizeCommand: ParsableCommand {
             let url = try ModelLocator.locate(model)
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
-                throw CommandFailure("\(url.path) is a model folder; whet tokenize reads SentencePiece tokenizers "
-                    + "from GGUF files, so pass a .gguf model")
+                throw CommandFailure("\(url.path) is a model folder; whet tokenize reads the tokenizer "
+                    + "of GGUF files, so pass a .gguf model")
             }
-            let tokenizer = try SentencePieceTokenizer(gguf: GGUFFile(path: url.path))
-            let ids = tokenizer.encode(text, addBOS: !noBOS && tokenizer.addBOSByDefault, parseSpecial: !noSpecial)
+            let tokenizer = try GGUFFile(path: url.path).tokenizer()
+            let ids = tokenizer.encode(text, addSpecial: !noBOS, parseSpecial: !noSpecial)
             let pieces = ids.map { Self.displayPiece($0, tokenizer) }
             if output.json {
                 try CommandOutput.printJSON(Result(ids: ids, pieces: pieces))
@@ -56,19 +57,17 @@ struct TokenizeCommand: ParsableCommand {
         }
     }
 
-    /// The text a token stands for, special tokens by name; lone bytes of a multi-byte character
-    /// (not printable by themselves) by their vocabulary name `<0xNN>`.
-    static func displayPiece(_ id: Int32, _ tokenizer: SentencePieceTokenizer) -> String {
+    /// The text a token stands for, special tokens by name; bytes that are only part of a
+    /// multi-byte character (not printable by themselves) as `<0xNN>`.
+    static func displayPiece(_ id: Int32, _ tokenizer: any GGUFTokenizer) -> String {
         let bytes = tokenizer.pieceBytes(id, renderSpecial: true)
-        if tokenizer.tokenType(id) == .byte, let byte = bytes.first, byte >= 0x80 {
-            return tokenizer.tokenText(id) ?? ""
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        return bytes.map { "<0x" + String($0, radix: 16, uppercase: true).leftPadded(to: 2, with: "0") + ">" }.joined()
     }
 }
 
 private extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
+    func leftPadded(to width: Int, with pad: Character = " ") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

@@ -39,7 +39,7 @@ struct TrainDataOptions: ParsableArguments {
     var sequenceLength: Int = 128
     @Option(help: "pad: one example per row, padded; pack: examples concatenated and cut into full rows.")
     var layout: SequenceLayout = .pad
-    @Option(help: "Chat template for prompt/completion and messages records: auto (from the model), gemma, chatml, llama3, none.")
+    @Option(help: "Chat template for prompt/completion and messages records: auto (the model's own, else by architecture), jinja, gemma, chatml, llama3, none.")
     var template: String = "auto"
     @Option(name: .customLong("train-on"), help: "completion: loss only on completion / assistant tokens; all: on every token.")
     var trainOn: String = "completion"
@@ -501,8 +501,7 @@ private func runLoRA(method: String, model: String, data: TrainDataOptions, lora
     let configuration = try lora.configuration()
     let settings = try options.trainingSettings()
     let trainable = try Gemma3TrainableModel(model: gemma, lora: configuration, seed: settings.seed)
-    let template = try ChatTemplate.resolve(data.template, architecture: file.metadata.architecture,
-                                            embeddedTemplate: file.metadata.string("tokenizer.chat_template"))
+    let template = try ChatTemplate.resolve(data.template, gguf: file.metadata)
     let formatting = try TrainDriver.formatting(data: data, template: template, endOfSequence: Int(tokenizer.eosID))
     let (train, validation) = try TrainDriver.rows(data: data, formatting: formatting, tokenizer: tokenizer,
                                                    padToken: Int(tokenizer.padID ?? 0), seed: settings.seed, plainText: false)

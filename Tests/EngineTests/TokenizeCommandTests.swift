@@ -37,6 +37,32 @@ import TestSupport
         #expect(output.pieces.joined() == "<end_of_turn> naïve 🎉")
     }
 
+    /// A byte-level BPE GGUF (the llama-bpe and qwen2 fixtures): the ids llama-tokenize gave, in
+    /// both modes (Fixtures/families/tokenize.jsonl).
+    @Test func bpeModelsGiveLlamaTokenizeIds() throws {
+        guard TestModels.whetBinary() != nil || TestModels.isCI else { return }
+        let folder = try #require(Bundle.module.resourceURL).appendingPathComponent("Fixtures/families")
+        let lines = try String(contentsOf: folder.appendingPathComponent("tokenize.jsonl"), encoding: .utf8).split(separator: "\n")
+        var checked = 0
+        for line in lines {
+            let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard let model = row["model"] as? String, ["llama-bpe-f32.gguf", "qwen2-f32.gguf"].contains(model),
+                  let text = row["text"] as? String, let ids = row["ids"] as? [Int],
+                  let addSpecial = row["add_special"] as? Bool, let parseSpecial = row["parse_special"] as? Bool,
+                  text.count < 80, !text.hasPrefix("-") else { continue }
+            var arguments = ["tokenize", "--model", folder.appendingPathComponent(model).path, "--json"]
+            if !addSpecial { arguments.append("--no-bos") }
+            if !parseSpecial { arguments.append("--no-special") }
+            let result = try TestModels.runWhet(arguments + ["--", text])
+            #expect(result.status == 0, "\(result.stderr)")
+            let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+            #expect(output.ids == ids.map(Int32.init), "\(model) \(text.debugDescription) special \(addSpecial)/\(parseSpecial)")
+            checked += 1
+            if checked >= 24 { break }
+        }
+        #expect(checked >= 16)
+    }
+
     @Test func aMissingModelIsAOneLineError() throws {
         guard TestModels.whetBinary() != nil else { return }
         let result = try TestModels.runWhet(["tokenize", "--model", "/nonexistent/model.gguf", "--json", "x"])

@@ -40,8 +40,7 @@ public struct AlignmentBase {
         let file = try GGUFFile(path: url.path)
         gemma = try Gemma3Model(file: file)
         tokenizer = try SentencePieceTokenizer(gguf: file)
-        let template = try ChatTemplate.resolve(templateOption, architecture: file.metadata.architecture,
-                                                embeddedTemplate: file.metadata.string("tokenizer.chat_template"))
+        let template = try ChatTemplate.resolve(templateOption, gguf: file.metadata)
         templateName = template.kind.rawValue
         format = try ConversationFormat.chat(tokenizer: tokenizer, template: template, maxPromptTokens: maxPromptTokens,
                                              maxResponseTokens: maxResponseTokens)

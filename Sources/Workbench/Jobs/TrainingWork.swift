@@ -122,8 +122,7 @@ public enum TrainerCatalog {
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let settings = LanguageModelTrainingSettings(batchSize: plan.batchSize)
         let trainable = try Gemma3TrainableModel(model: gemma, lora: LoRAConfiguration(), seed: settings.seed)
-        let template = try ChatTemplate.resolve("auto", architecture: file.metadata.architecture,
-                                                embeddedTemplate: file.metadata.string("tokenizer.chat_template"))
+        let template = try ChatTemplate.resolve("auto", gguf: file.metadata)
         let formatting = SFTFormatting(template: template, completionOnly: true, endOfSequence: Int(tokenizer.eosID))
         let dataset = try Dataset.load(path: plan.dataPath)
         try dataset.requireKind([.text, .promptCompletion, .conversation, .instruction])
