@@ -126,12 +126,13 @@ def mutations(data, h, rng, count):
     for _ in range(count // 7):
         if float_keys and rng.random() < 0.5:
             key, t, start, type_at, value_at, end = rng.choice(float_keys)
-            out.append(("bad float", True, replace(value_at, 4, struct.pack("<f", rng.choice(bad_floats)))))
+            value = rng.choice(bad_floats)
+            out.append(("bad float", True, replace(value_at, 4, struct.pack("<f", value)), f"{key} = {value}"))
         elif int_keys:
             key, t, start, type_at, value_at, end = rng.choice(int_keys)
             size = struct.calcsize("<" + SCALAR[t])
             value = rng.choice([0, 1 << (8 * size - 2)])
-            out.append(("bad integer", True, replace(value_at, size, struct.pack("<" + SCALAR[t], value))))
+            out.append(("bad integer", True, replace(value_at, size, struct.pack("<" + SCALAR[t], value)), f"{key} = {value}"))
     # Value types changed under a well-known key (same payload size where possible).
     for _ in range(count // 14):
         candidates = [kv for kv in h.kvs if kv[1] in (4, 6, 7)]
@@ -142,7 +143,8 @@ def mutations(data, h, rng, count):
         value = data[value_at:end]
         if t == 7:
             value = b"\x05"
-        out.append(("value type", True, replace(type_at, 4 + (end - value_at), struct.pack("<I", new_type) + value)))
+        out.append(("value type", True, replace(type_at, 4 + (end - value_at), struct.pack("<I", new_type) + value),
+                    f"{key}: type {t} -> {new_type}"))
     # A duplicate key with another value.
     for _ in range(count // 28):
         key, t, start, type_at, value_at, end = rng.choice([kv for kv in h.kvs if kv[1] in SCALAR])
@@ -171,7 +173,7 @@ def mutations(data, h, rng, count):
         flipped = bytearray(data)
         flipped[at] ^= 1 << rng.randrange(8)
         out.append(("bit flip", False, bytes(flipped)))
-    return out[:max(count, len(out))]
+    return [m if len(m) == 4 else m + ("",) for m in out]
 
 
 def run(cmd, timeout):
@@ -205,7 +207,7 @@ def main():
     bad = []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "m.gguf")
-        for i, (kind, must_fail, body) in enumerate(mutations(data, h, rng, args.count)):
+        for i, (kind, must_fail, body, detail) in enumerate(mutations(data, h, rng, args.count)):
             with open(path, "wb") as f:
                 f.write(body)
             for command in (["models", "show", path, "--json"],
@@ -215,7 +217,7 @@ def main():
                     outcome = "silent success"
                 table[(kind, command[0], outcome)] += 1
                 if outcome in ("crash", "hang", "silent success", "error (several lines)"):
-                    bad.append((i, kind, command[0], outcome, message))
+                    bad.append((i, kind, command[0], outcome, (detail + " " + message).strip()))
                     if args.keep:
                         os.makedirs(args.keep, exist_ok=True)
                         with open(os.path.join(args.keep, f"{i:04d}-{kind.replace(' ', '-')}.gguf"), "wb") as f:

@@ -117,8 +117,7 @@ public final class EvalRun: @unchecked Sendable {
     private let chat: ChatTemplate
     private let addBeginningOfSequence: Bool
     private let queue = DispatchQueue(label: "whetstone.eval-run", qos: .userInitiated)
-    private let cancelFlag = NSLock()
-    private var cancelled = false
+    private let cancellation = CancellationFlag()
 
     public var predictionsURL: URL { outputFolder.appendingPathComponent("predictions.jsonl") }
     /// The prompt file a run records in its folder, so a resumed run repeats it.
@@ -165,8 +164,8 @@ public final class EvalRun: @unchecked Sendable {
     }
 
     /// Asks the run to stop after the example it is generating.
-    public func cancel() { cancelFlag.withLock { cancelled = true } }
-    private var isCancelled: Bool { cancelFlag.withLock { cancelled } }
+    public func cancel() { cancellation.cancel() }
+    private var isCancelled: Bool { cancellation.isCancelled }
 
     /// Starts on the background queue; `onEvent` is called there. `completion` gets the report.
     public func start(onEvent: @escaping @Sendable (EvalRunEvent) -> Void,
@@ -230,7 +229,7 @@ public final class EvalRun: @unchecked Sendable {
             let started = Date()
             let job = GenerationJob(promptTokens: tokens, sampler: prompt.sampler, maxTokens: prompt.maxTokens,
                                     stopSequences: prompt.stop)
-            let summary = try generator.generate(job) { [self] _ in isCancelled ? .stop : .continue }
+            let summary = try generator.generate(job) { [self] _ in isCancelled ? .stop : .proceed }
             if summary.stopReason == .cancelled { wasCancelled = true; break }
             let row = EvalRunRow(id: example.id, line: example.line, prompt: text,
                                  prediction: summary.text.trimmingCharacters(in: .whitespacesAndNewlines),

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A metric `whet eval text` can compute, by the name used on the command line and in JSON.
@@ -38,11 +39,6 @@ public enum EvalLinePolicy: String, Sendable, CaseIterable, Codable {
     case stop
     /// Leave the line out, note it, and go on.
     case skip
-}
-
-/// Answer of a progress callback.
-public enum EvalControl: Sendable {
-    case proceed, stop
 }
 
 public enum TextEvaluationError: Error, CustomStringConvertible, Equatable {
@@ -257,7 +253,7 @@ public struct TextEvaluation: Sendable {
     /// Scores every pair of a JSONL file. Throws only when the file cannot be read; bad lines are
     /// handled by `onMalformedLine`, and `onRow` sees each scored pair and may stop the run.
     public func evaluate(file path: String,
-                         onRow: ((TextExampleScores) -> EvalControl)? = nil) throws -> TextEvaluationReport {
+                         onRow: ((TextExampleScores) -> Directive)? = nil) throws -> TextEvaluationReport {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -268,7 +264,7 @@ public struct TextEvaluation: Sendable {
     }
 
     public func evaluate(data: Data, path: String,
-                         onRow: ((TextExampleScores) -> EvalControl)? = nil) -> TextEvaluationReport {
+                         onRow: ((TextExampleScores) -> Directive)? = nil) -> TextEvaluationReport {
         var pairs: [TextPair] = []
         var examples: [TextExampleScores] = []
         var skipped: [LineProblem] = []

@@ -129,7 +129,7 @@ public final class EngineBackend: InferenceBackend {
                 case .promptProcessed:
                     break
                 }
-                return .continue
+                return .proceed
             }
         }
         await pool.checkin(generator)

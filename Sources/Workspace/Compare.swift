@@ -247,7 +247,7 @@ public final class CompareRunner {
     /// cancelled and keeps the outputs finished so far.
     @discardableResult
     public func run(configurations: [CompareConfiguration], inputs: [String],
-                    onEvent: (CompareEvent) -> GenerationDirective = { _ in .continue }) throws -> CompareRun {
+                    onEvent: (CompareEvent) -> Directive = { _ in .proceed }) throws -> CompareRun {
         guard configurations.count >= 2 else { throw CompareError.noConfigurations }
         guard !inputs.isEmpty else { throw CompareError.noInputs }
         // Check everything that can be checked before any model runs.
@@ -325,7 +325,7 @@ public final class CompareRunner {
     /// One cell; failures become an output row with `error` set, so the other cells still run.
     private func generate(_ configuration: CompareConfiguration, prompt file: PromptFile, input: String, runId: String,
                           inputIndex: Int, configIndex: Int,
-                          onEvent: (CompareEvent) -> GenerationDirective) -> (CompareOutput, stopped: Bool) {
+                          onEvent: (CompareEvent) -> Directive) -> (CompareOutput, stopped: Bool) {
         var row = CompareOutput(id: nil, runId: runId, inputIndex: inputIndex, configIndex: configIndex, prompt: "", output: "",
                                 promptTokens: 0, generatedTokens: 0, stopReason: "", seconds: 0, seed: "", error: nil)
         do {
@@ -345,7 +345,7 @@ public final class CompareRunner {
                 case .finished, .failed: relay.finish()
                 default: break
                 }
-                return relay.stopRequested ? .stop : .continue
+                return relay.stopRequested ? .stop : .proceed
             }
             var stopped = false
             while let piece = relay.next() {

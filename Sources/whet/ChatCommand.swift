@@ -85,7 +85,7 @@ struct ChatCommand: ParsableCommand {
                     case let .text(piece): writeStdout(piece)
                     default: break
                     }
-                    return .continue
+                    return .proceed
                 }
                 current.set(session)
                 let result = session.wait()

@@ -137,7 +137,7 @@ struct CompareCommand: ParsableCommand {
                     case .token:
                         break
                     }
-                    return .continue
+                    return .proceed
                 }
                 if output.json { try CommandOutput.printJSON(RunReport(result)) } else { CompareCommand.printHuman(result) }
             }

@@ -76,7 +76,7 @@ struct GenerateCommand: ParsableCommand {
                     if toStderr { FileHandle.standardError.write(Data(piece.utf8)) }
                 default: break
                 }
-                return .continue
+                return .proceed
             }
             if output.json {
                 if stream { CommandOutput.progress("") }

@@ -125,13 +125,13 @@ struct RagCommand: ParsableCommand {
                     let streaming = !output.json
                     if streaming { print("") }
                     summary = try loaded.generator.generate(job) { event in
-                        guard streaming else { return .continue }
+                        guard streaming else { return .proceed }
                         switch event {
                         case let .token(token): FileHandle.standardOutput.write(Data(token.text.utf8))
                         case let .text(piece): FileHandle.standardOutput.write(Data(piece.utf8))
                         default: break
                         }
-                        return .continue
+                        return .proceed
                     }
                     if streaming { print("") }
                 }

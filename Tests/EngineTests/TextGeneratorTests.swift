@@ -66,7 +66,7 @@ import Testing
         let log = EventLog()
         let summary = try generator.generate(
             GenerationJob(promptTokens: [8, 9], sampler: .greedy, maxTokens: 20, stopSequences: ["END"])
-        ) { log.append($0); return .continue }
+        ) { log.append($0); return .proceed }
         #expect(summary.text == "Hello ")
         #expect(summary.stopReason == .stopSequence)
         #expect(summary.stopSequence == "END")
@@ -89,7 +89,7 @@ import Testing
         let log = EventLog()
         let summary = try generator.generate(
             GenerationJob(promptTokens: [8], sampler: .greedy, maxTokens: 3, stopSequences: ["ENX"])
-        ) { log.append($0); return .continue }
+        ) { log.append($0); return .proceed }
         #expect(summary.stopReason == .maxTokens)
         #expect(summary.tokenIds.count == 3)
         // " EN" was held back as a possible start of "ENX" and released at the end.
@@ -131,7 +131,7 @@ import Testing
         let session = generator.start(GenerationJob(promptTokens: [1], sampler: SamplerSettings(seed: 3), maxTokens: 10_000)) { event in
             log.append(event)
             if case let .token(t) = event, t.index == 2 { reachedThird.signal() }
-            return .continue
+            return .proceed
         }
         reachedThird.wait()
         session.cancel()
@@ -147,7 +147,7 @@ import Testing
         let generator = TextGenerator(model: model, tokenizer: FakeTokenizer(pieces: (0..<32).map { "\($0)" }))
         let summary = try generator.generate(GenerationJob(promptTokens: [1], sampler: SamplerSettings(seed: 3), maxTokens: 100)) { event in
             if case let .token(t) = event, t.index == 4 { return .stop }
-            return .continue
+            return .proceed
         }
         #expect(summary.stopReason == .cancelled)
         #expect(summary.tokenIds.count == 5)
@@ -204,7 +204,7 @@ import Testing
         let model = FakeLanguageModel.pseudoRandom(vocabularySize: 30)
         let generator = TextGenerator(model: model, tokenizer: FakeTokenizer(pieces: (0..<30).map { "\($0)" }))
         let sessions = (0..<3).map { i in
-            generator.start(GenerationJob(promptTokens: [1, 2, Int32(i)], sampler: SamplerSettings(seed: UInt64(i)), maxTokens: 6)) { _ in .continue }
+            generator.start(GenerationJob(promptTokens: [1, 2, Int32(i)], sampler: SamplerSettings(seed: UInt64(i)), maxTokens: 6)) { _ in .proceed }
         }
         for s in sessions { #expect(try s.wait().get().tokenIds.count == 6) }
     }
@@ -214,7 +214,7 @@ import Testing
         model.failAtPosition = 5
         let generator = TextGenerator(model: model, tokenizer: FakeTokenizer(pieces: (0..<30).map { "\($0)" }))
         let log = EventLog()
-        let result = generator.start(GenerationJob(promptTokens: [1, 2, 3], sampler: .greedy, maxTokens: 10)) { log.append($0); return .continue }.wait()
+        let result = generator.start(GenerationJob(promptTokens: [1, 2, 3], sampler: .greedy, maxTokens: 10)) { log.append($0); return .proceed }.wait()
         guard case let .failure(error) = result else { Issue.record("expected a failure"); return }
         #expect(error == .modelFailed("simulated failure"))
         #expect(log.events.last == .failed(.modelFailed("simulated failure")))

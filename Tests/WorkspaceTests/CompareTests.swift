@@ -64,7 +64,7 @@ private func temporaryFolder() throws -> URL {
         var events: [CompareEvent] = []
         let compared = try CompareRunner(store: store, projectId: pid).run(configurations: configurations, inputs: inputs) { event in
             events.append(event)
-            return .continue
+            return .proceed
         }
         #expect(compared.run.status == .completed)
         #expect(compared.inputs == inputs)

@@ -181,7 +181,7 @@ extension GGUFMetadata {
     /// What each key llama.cpp reads with a fixed type must hold (`<arch>.` keys by their suffix).
     static func expectedKind(of key: String, architecture: String?) -> ExpectedKind? {
         switch key {
-        case "general.alignment": return .integer
+        case "general.alignment", "general.file_type", "general.quantization_version": return .integer
         case "general.architecture", "general.name", "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.chat_template":
             return .string
         case "tokenizer.ggml.tokens", "tokenizer.ggml.merges": return .strings
@@ -200,7 +200,7 @@ extension GGUFMetadata {
              "attention.value_length", "attention.sliding_window", "attention.sliding_window_pattern", "rope.dimension_count":
             return .integer
         case "feed_forward_length", "attention.head_count", "attention.head_count_kv": return .integerOrIntegers
-        case "attention.layer_norm_rms_epsilon", "attention.layer_norm_epsilon", "rope.freq_base", "rope.freq_scale",
+        case "attention.layer_norm_rms_epsilon", "attention.layer_norm_epsilon", "rope.freq_base", "rope.freq_base_swa", "rope.freq_scale",
              "rope.scaling.factor", "attn_logit_softcapping", "final_logit_softcapping":
             return .number
         default: return nil

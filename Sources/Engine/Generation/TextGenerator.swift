@@ -78,22 +78,17 @@ public enum GenerationEvent: Sendable, Equatable {
     case failed(GenerationError)
 }
 
-/// The event callback's answer.
-public enum GenerationDirective: Sendable {
-    case `continue`
-    case stop
-}
-
 /// One run on a `TextGenerator`: cancel it or wait for it.
 public final class GenerationSession: Sendable {
     private let state = LockedState()
+    private let cancellation = CancellationFlag()
 
     init() {}
 
     /// Asks the run to stop; it does so before computing another token.
-    public func cancel() { state.withLock { $0.cancelled = true } }
+    public func cancel() { cancellation.cancel() }
 
-    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+    public var isCancelled: Bool { cancellation.isCancelled }
 
     /// Blocks until the run ends. Do not call from the generator's own queue (the event callback).
     public func wait() -> Result<GenerationSummary, GenerationError> {
@@ -113,7 +108,6 @@ public final class GenerationSession: Sendable {
 
     private final class LockedState: @unchecked Sendable {
         struct Value {
-            var cancelled = false
             var result: Result<GenerationSummary, GenerationError>?
         }
         let condition = NSCondition()
@@ -155,7 +149,7 @@ public final class TextGenerator: @unchecked Sendable {
     /// Starts `job` after any runs already queued. Events arrive on the generator's queue.
     @discardableResult
     public func start(_ job: GenerationJob,
-                      onEvent: @escaping @Sendable (GenerationEvent) -> GenerationDirective) -> GenerationSession {
+                      onEvent: @escaping @Sendable (GenerationEvent) -> Directive) -> GenerationSession {
         let session = GenerationSession()
         queue.async { [self] in
             let result: Result<GenerationSummary, GenerationError>
@@ -175,7 +169,7 @@ public final class TextGenerator: @unchecked Sendable {
 
     /// Runs `job` and waits for it (for command-line use); events still go to `onEvent`.
     public func generate(_ job: GenerationJob,
-                         onEvent: @escaping @Sendable (GenerationEvent) -> GenerationDirective = { _ in .continue }) throws -> GenerationSummary {
+                         onEvent: @escaping @Sendable (GenerationEvent) -> Directive = { _ in .proceed }) throws -> GenerationSummary {
         try start(job, onEvent: onEvent).wait().get()
     }
 
@@ -223,7 +217,7 @@ public final class TextGenerator: @unchecked Sendable {
     }
 
     private func execute(_ job: GenerationJob, session: GenerationSession,
-                         onEvent: (GenerationEvent) -> GenerationDirective) throws -> GenerationSummary {
+                         onEvent: (GenerationEvent) -> Directive) throws -> GenerationSummary {
         try job.sampler.validate()
         if job.maxTokens < 0 {
             throw GenerationError.invalidSetting(name: "max_tokens", value: String(job.maxTokens), rule: "an integer ≥ 0")

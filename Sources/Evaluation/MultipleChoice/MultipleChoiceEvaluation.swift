@@ -56,7 +56,7 @@ public struct MultipleChoiceEvaluation: Sendable {
     /// what was scored is returned either way.
     public func evaluate(questions: [MultipleChoiceQuestion], fewShotPool: [MultipleChoiceQuestion]?,
                          generator: TextGenerator,
-                         progress: (Progress) -> EvalControl = { _ in .proceed }) throws -> (outcomes: [MultipleChoiceOutcome], cancelled: Bool) {
+                         progress: (Progress) -> Directive = { _ in .proceed }) throws -> (outcomes: [MultipleChoiceOutcome], cancelled: Bool) {
         var outcomes: [MultipleChoiceOutcome] = []
         var correct = 0
         for q in questions {

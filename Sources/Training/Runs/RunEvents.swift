@@ -71,12 +71,6 @@ public struct RunSummary: Sendable, Equatable, Codable {
     public var elapsedSeconds: Double
 }
 
-/// The watcher's answer to an event.
-public enum RunDirective: Sendable {
-    case proceed
-    case stop
-}
-
 public enum RunError: Error, CustomStringConvertible, Equatable {
     case nonFiniteLoss(step: Int, value: Double)
     case checkpointUnreadable(path: String, reason: String)

@@ -53,7 +53,7 @@ public final class TrainingRunner {
     /// Runs on a background queue; events arrive on that queue. `completion` gets the summary
     /// (nil when cancelled or failed).
     public func start(on queue: DispatchQueue = DispatchQueue(label: "whet.training", qos: .userInitiated),
-                      resume: Bool, onEvent: @escaping @Sendable (RunEvent) -> RunDirective,
+                      resume: Bool, onEvent: @escaping @Sendable (RunEvent) -> Directive,
                       completion: @escaping @Sendable (Result<RunSummary?, any Error>) -> Void) {
         let box = UncheckedSendableBox(self)
         queue.async {
@@ -63,7 +63,7 @@ public final class TrainingRunner {
 
     /// Runs the loop on the calling thread until done, cancelled or failed.
     @discardableResult
-    public func run(resume: Bool, onEvent: (RunEvent) -> RunDirective) throws -> RunSummary? {
+    public func run(resume: Bool, onEvent: (RunEvent) -> Directive) throws -> RunSummary? {
         guard settings.totalSteps > 0 else { throw RunError.invalidConfiguration("the run needs at least one step") }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var firstStep = 1

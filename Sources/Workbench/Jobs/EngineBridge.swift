@@ -112,7 +112,7 @@ public enum GenerationWork {
                     ctx.post(.text(slot: slot, piece: piece))
                 default: break
                 }
-                return ctx.isCancelled ? .stop : .continue
+                return ctx.isCancelled ? .stop : .proceed
             }
             ctx.post(.generationFinished(slot: slot, GenerationStats(
                 promptTokens: summary.prompt.promptTokens, generatedTokens: summary.generatedTokens,

@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 import TUI
 
 /// Identifies a background job (a generation, a training run, an evaluation).
@@ -21,10 +22,9 @@ public enum JobState: Sendable, Equatable {
 }
 
 /// Handed to a job's work: post events for the UI, check for cancellation.
-public final class JobContext: @unchecked Sendable {
+public final class JobContext: Sendable {
     public let id: JobID
-    private let lock = NSLock()
-    private var cancelled = false
+    private let cancellation = CancellationFlag()
     private let postHandler: @Sendable (JobID, WorkbenchEvent) -> Void
 
     init(id: JobID, post: @escaping @Sendable (JobID, WorkbenchEvent) -> Void) {
@@ -32,17 +32,9 @@ public final class JobContext: @unchecked Sendable {
         postHandler = post
     }
 
-    public var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelled
-    }
+    public var isCancelled: Bool { cancellation.isCancelled }
 
-    func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.unlock()
-    }
+    func cancel() { cancellation.cancel() }
 
     public func post(_ event: WorkbenchEvent) { postHandler(id, event) }
 }
