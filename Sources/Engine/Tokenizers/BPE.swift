@@ -89,7 +89,7 @@ struct BPEModel: Sendable {
             for k in 0..<n { buffer[k] = Int32(k - 1) }
             count = n
         }
-        var heap = MergeHeap()
+        var heap = PriorityHeap<MergeCandidate>()
         func consider(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0 else { return }
             let a = symbols[Int(left)], b = symbols[Int(right)]
@@ -119,7 +119,7 @@ struct BPEModel: Sendable {
 }
 
 /// A pair of adjacent symbols that a merge would join.
-private struct MergeCandidate {
+private struct MergeCandidate: HeapOrdered {
     let rank: Int32
     let left: Int32
     let right: Int32
@@ -134,40 +134,6 @@ private struct MergeCandidate {
     }
 }
 
-/// A binary min-heap of merge candidates under `MergeCandidate.before`.
-private struct MergeHeap {
-    private var items: [MergeCandidate] = []
-
-    mutating func push(_ c: MergeCandidate) {
-        items.append(c)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if !items[i].before(items[parent]) { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> MergeCandidate? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if items.isEmpty { return top }
-        items[0] = last
-        var i = 0
-        let count = items.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var best = i
-            if l < count, items[l].before(items[best]) { best = l }
-            if r < count, items[r].before(items[best]) { best = r }
-            if best == i { break }
-            items.swapAt(i, best)
-            i = best
-        }
-        return top
-    }
-}
 
 private func hexByte(_ b: UInt8) -> String {
     let digits = Array("0123456789ABCDEF")

@@ -130,32 +130,9 @@ public final class ByteLevelBPETokenizer: Sendable {
         guard let pre = GGUFPreTokenizer(name: preName) else {
             throw GGUFTokenizerError.unsupportedPreTokenizer(path: path, name: preName ?? "")
         }
-        guard let tokenArray = meta.array("tokenizer.ggml.tokens") else {
-            throw TokenizerError.missingMetadata(path: path, key: "tokenizer.ggml.tokens")
-        }
-        guard let tokens = tokenArray.stringValues else {
-            throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.tokens",
-                                                 reason: "an array of \(tokenArray.elementTypeName), expected strings")
-        }
-        guard let mergeArray = meta.array("tokenizer.ggml.merges") else {
-            throw TokenizerError.missingMetadata(path: path, key: "tokenizer.ggml.merges")
-        }
-        guard let mergeStrings = mergeArray.stringValues else {
-            throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.merges",
-                                                 reason: "an array of \(mergeArray.elementTypeName), expected strings")
-        }
-        var types: [TokenType]?
-        if let array = meta.array("tokenizer.ggml.token_type") {
-            guard let ints = array.intValues else {
-                throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.token_type",
-                                                     reason: "an array of \(array.elementTypeName), expected integers")
-            }
-            guard ints.count >= tokens.count else {
-                throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.token_type",
-                                                     reason: "\(ints.count) types for \(tokens.count) tokens")
-            }
-            types = ints.map { TokenType(rawValue: UInt8(clamping: $0)) ?? .undefined }
-        }
+        let tokens = try meta.requiredStrings("tokenizer.ggml.tokens", path: path)
+        let mergeStrings = try meta.requiredStrings("tokenizer.ggml.merges", path: path)
+        let types = try meta.tokenTypes(count: tokens.count, path: path)
         // llama.cpp splits a merge at the first space after its first byte ("a b"; a space-led
         // first part stays whole).
         var merges: [(String, String)] = []
@@ -340,4 +317,29 @@ extension ByteLevelBPETokenizer: GGUFTokenizer {
     public func bytes(of token: Int32) -> [UInt8] { pieceBytes(token) }
 
     public var endOfGenerationTokens: Set<Int32> { endOfGenerationIDs }
+}
+
+extension GGUFMetadata {
+    /// A string-array key every GGUF tokenizer needs (`tokenizer.ggml.tokens`, `.merges`).
+    func requiredStrings(_ key: String, path: String) throws -> [String] {
+        guard let array = array(key) else { throw TokenizerError.missingMetadata(path: path, key: key) }
+        guard let strings = array.stringValues else {
+            throw TokenizerError.invalidMetadata(path: path, key: key, reason: "an array of \(array.elementTypeName), expected strings")
+        }
+        return strings
+    }
+
+    /// `tokenizer.ggml.token_type`, one entry per token at least, when the file has it.
+    func tokenTypes(count: Int, path: String) throws -> [SentencePieceTokenizer.TokenType]? {
+        guard let array = array("tokenizer.ggml.token_type") else { return nil }
+        guard let ints = array.intValues else {
+            throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.token_type",
+                                                 reason: "an array of \(array.elementTypeName), expected integers")
+        }
+        guard ints.count >= count else {
+            throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.token_type",
+                                                 reason: "\(ints.count) types for \(count) tokens")
+        }
+        return ints.map { SentencePieceTokenizer.TokenType(rawValue: UInt8(clamping: $0)) ?? .undefined }
+    }
 }

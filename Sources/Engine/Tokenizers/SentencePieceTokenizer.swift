@@ -105,13 +105,7 @@ public final class SentencePieceTokenizer: Sendable {
             throw TokenizerError.missingMetadata(path: path, key: "tokenizer.ggml.model")
         }
         guard model == "llama" else { throw TokenizerError.unsupportedModel(path: path, model: model) }
-        guard let tokenArray = meta.array("tokenizer.ggml.tokens") else {
-            throw TokenizerError.missingMetadata(path: path, key: "tokenizer.ggml.tokens")
-        }
-        guard let tokens = tokenArray.stringValues else {
-            throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.tokens",
-                                                 reason: "an array of \(tokenArray.elementTypeName), expected strings")
-        }
+        let tokens = try meta.requiredStrings("tokenizer.ggml.tokens", path: path)
         var scores: [Float]?
         if let array = meta.array("tokenizer.ggml.scores") {
             if let floats = array.floatValues {
@@ -127,18 +121,7 @@ public final class SentencePieceTokenizer: Sendable {
                                                      reason: "\(s.count) scores for \(tokens.count) tokens")
             }
         }
-        var types: [TokenType]?
-        if let array = meta.array("tokenizer.ggml.token_type") {
-            guard let ints = array.intValues else {
-                throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.token_type",
-                                                     reason: "an array of \(array.elementTypeName), expected integers")
-            }
-            guard ints.count >= tokens.count else {
-                throw TokenizerError.invalidMetadata(path: path, key: "tokenizer.ggml.token_type",
-                                                     reason: "\(ints.count) types for \(tokens.count) tokens")
-            }
-            types = ints.map { TokenType(rawValue: UInt8(clamping: $0)) ?? .undefined }
-        }
+        let types = try meta.tokenTypes(count: tokens.count, path: path)
 
         // llama.cpp's defaults for an SPM vocabulary, overridden by the file; out-of-range ids
         // fall back to the default, as llama.cpp does.
@@ -727,7 +710,7 @@ func phi3RightStrippedTokens(name: String?, tokens: [String], isSpecial: (Int) -
 
 // MARK: - SentencePiece merge state
 
-struct Bigram {
+struct Bigram: HeapOrdered {
     var left: Int32
     var right: Int32
     var score: Float
@@ -747,45 +730,9 @@ struct SPMScratch {
     var length: [Int32] = []
     var prev: [Int32] = []
     var next: [Int32] = []
-    var heap = BigramHeap()
+    var heap = PriorityHeap<Bigram>()
 }
 
-/// A binary max-heap of bigrams under `Bigram.before`.
-struct BigramHeap {
-    private var items: [Bigram] = []
-
-    mutating func removeAll(keepingCapacity: Bool) { items.removeAll(keepingCapacity: keepingCapacity) }
-
-    mutating func push(_ b: Bigram) {
-        items.append(b)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if !items[i].before(items[parent]) { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Bigram? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if items.isEmpty { return top }
-        items[0] = last
-        var i = 0
-        let count = items.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var best = i
-            if l < count, items[l].before(items[best]) { best = l }
-            if r < count, items[r].before(items[best]) { best = r }
-            if best == i { break }
-            items.swapAt(i, best)
-            i = best
-        }
-        return top
-    }
-}
 
 // MARK: - Generation
 
