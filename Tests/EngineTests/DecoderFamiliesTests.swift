@@ -33,6 +33,9 @@ private let familyModels = ["llama-bpe", "llama-spm", "qwen2", "qwen3"].flatMap 
     ["f32", "f16", "q8_0", "q4_k_m"].map { "\(family)-\($0).gguf" }
 } + ["llama-d256-q4_k_m.gguf"]
 
+/// The tiny Gemma 3 files (6 layers, window 8) through the same entry point.
+private let gemmaModels = ["f32", "f16", "q8_0", "q4_k_m"].map { "gemma3-\($0).gguf" }
+
 /// max |ours − llama.cpp| over the logits, relative to the spread (max − min) of llama.cpp's.
 private func relativeError(_ ours: [Float], _ reference: [Double]) -> Double {
     guard let high = reference.max(), let low = reference.min(), high > low else { return .infinity }
@@ -41,16 +44,20 @@ private func relativeError(_ ours: [Float], _ reference: [Double]) -> Double {
     return worst / (high - low)
 }
 
-/// Largest relative logit error allowed per weight type. F32/F16: 1e-3 (issue #15). Quantized
-/// types: llama.cpp rounds activations to 8 bits per block for each product as we do, but its
-/// sums run in another order (and its SIMD float paths differ), so a product differs by a few
-/// ulps of the 8-bit dot products; measured maxima (docs/engine.md) are below 2e-4 for every
-/// quantized file, so 1e-3 leaves a factor > 5 — the same bound as the float types.
-private func tolerance(_ model: String) -> Double { 1e-3 }
+/// Largest relative logit error allowed. llama/qwen2/qwen3, every type: 1e-3 (issue #15's bound for
+/// F32/F16). The quantized products round activations to 8 bits per block exactly as llama.cpp does,
+/// so on these files the measured maxima are ≤ 1e-7 for Q8_0/Q5_0/Q4_K/Q6_K, ≤ 5.4e-7 for F32 and
+/// ≤ 7.8e-4 for F16 (llama.cpp rounds activations to fp16 for F16 weights; we keep fp32).
+/// gemma3 quantized: 1e-2. llama.cpp evaluates GELU through an fp16 table (docs/gemma3.md); that
+/// moves the F32 file's logits by 8.7e-5 of the spread, and before an 8-bit activation rounding such a
+/// difference can flip a rounded value by one step, so Q8_0/Q4_K_M reach 6.1e-3 / 5.0e-3 measured.
+private func tolerance(_ model: String) -> Double {
+    model.hasPrefix("gemma3-q") ? 1e-2 : 1e-3
+}
 
 @Suite("Decoder families against llama.cpp")
 struct DecoderFamiliesTests {
-    @Test("last-token logits equal llama.cpp's within 1e-3 of their spread", arguments: familyModels)
+    @Test("last-token logits equal llama.cpp's within 1e-3 of their spread (gemma3 quantized: 1e-2)", arguments: familyModels + gemmaModels)
     func logits(model: String) throws {
         let line = try #require(try jsonLines("logits.jsonl").first { $0["model"] as? String == model })
         let ids = numbers(line["prompt_ids"]).map { Int32($0) }
@@ -92,7 +99,7 @@ struct DecoderFamiliesTests {
         }
     }
 
-    @Test("greedy continuations equal llama.cpp's up to its first top-2 gap below 0.05", arguments: familyModels)
+    @Test("greedy continuations equal llama.cpp's up to its first top-2 gap below 0.05", arguments: familyModels + gemmaModels)
     func greedy(model: String) throws {
         let runs = try jsonLines("greedy.jsonl").filter { $0["model"] as? String == model }
         #expect(runs.count == 3)
@@ -120,7 +127,7 @@ struct DecoderFamiliesTests {
         print("\(model): greedy top-5 logits max |Δ| = \(worstTop)")
     }
 
-    @Test("perplexity within 0.5% of llama-perplexity's (-c 64)", arguments: familyModels)
+    @Test("perplexity within 0.5% of llama-perplexity's (-c 64)", arguments: familyModels + gemmaModels)
     func perplexity(model: String) throws {
         let data = try Data(contentsOf: try familiesURL("perplexity.json"))
         let all = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
