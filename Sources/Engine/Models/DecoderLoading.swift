@@ -14,6 +14,10 @@ struct DecoderWiring: Sendable {
     var readsRopeFrequencyFactors = false
     /// RoPE base when the file has no `<arch>.rope.freq_base`.
     var defaultRopeBase: Float = 10_000
+    /// Q, K and V in one `attn_qkv` matrix (rows: Q, then K, then V) when a file has it (phi3).
+    var fusedQueryKeyValue = false
+    /// Gate and up in one `ffn_up` matrix of 2·ff rows (gate first), no `ffn_gate` (phi3).
+    var fusedGateUp = false
 }
 
 /// An architecture of the shared decoder that llama.cpp's common GGUF layout describes (pre-norm
@@ -130,6 +134,24 @@ struct DecoderGGUFLoader {
         return try QuantizedMatrix(tensor: tensor)
     }
 
+    /// Rows `rows` of a `totalRows × cols` matrix, as a matrix of their own over the same mapped
+    /// bytes (the parts of a fused projection).
+    private func matrixRows(_ name: String, totalRows: Int, cols: Int, rows: Range<Int>) throws -> QuantizedMatrix {
+        let tensor = try file.tensor(name)
+        guard tensor.info.dimensions == [cols, totalRows] else {
+            throw ModelError.tensorShape(path: path, name: name, expected: [cols, totalRows], found: tensor.info.dimensions)
+        }
+        let rowBytes = tensor.info.type.rowByteCount(cols)
+        let start = rows.lowerBound * rowBytes, end = rows.upperBound * rowBytes
+        guard end <= tensor.bytes.count else {
+            throw ModelError.tensorShape(path: path, name: name, expected: [cols, totalRows], found: tensor.info.dimensions)
+        }
+        let info = GGUFTensorInfo(name: "\(name)[\(rows.lowerBound)..<\(rows.upperBound)]", dimensions: [cols, rows.count],
+                                  type: tensor.info.type, offset: tensor.info.offset + start, byteCount: end - start)
+        return try QuantizedMatrix(tensor: GGUFTensor(info: info, bytes: UnsafeRawBufferPointer(rebasing: tensor.bytes[start..<end]),
+                                                      owner: tensor.owner))
+    }
+
     /// A vector copied out as F32.
     private func vector(_ name: String, length: Int) throws -> Tensor {
         let tensor = try file.tensor(name)
@@ -149,15 +171,37 @@ struct DecoderGGUFLoader {
         let d = c.embeddingLength
         let embedding = try matrix("token_embd.weight", rows: c.vocabularySize, cols: d)
         let output = file.info("output.weight") == nil ? embedding : try matrix("output.weight", rows: c.vocabularySize, cols: d)
+        for unsupported in ["output.bias", "rope_factors_long.weight", "rope_factors_short.weight"] where file.info(unsupported) != nil {
+            throw ModelError.invalidHyperparameter(path: path, key: unsupported,
+                                                   reason: "the tensor is not supported yet (output bias, LongRoPE factors); use a file without it")
+        }
         var blocks: [DecoderBlock] = []
         for i in 0..<c.layerCount {
             let p = "blk.\(i)."
             let biases = wiring.requiresAttentionBiases
+            let query: QuantizedMatrix, key: QuantizedMatrix, value: QuantizedMatrix
+            if wiring.fusedQueryKeyValue, file.info(p + "attn_qkv.weight") != nil {
+                let q = c.queryWidth, k = c.keyWidth, total = c.queryWidth + c.keyWidth + c.valueWidth
+                query = try matrixRows(p + "attn_qkv.weight", totalRows: total, cols: d, rows: 0..<q)
+                key = try matrixRows(p + "attn_qkv.weight", totalRows: total, cols: d, rows: q..<(q + k))
+                value = try matrixRows(p + "attn_qkv.weight", totalRows: total, cols: d, rows: (q + k)..<total)
+            } else {
+                query = try matrix(p + "attn_q.weight", rows: c.queryWidth, cols: d)
+                key = try matrix(p + "attn_k.weight", rows: c.keyWidth, cols: d)
+                value = try matrix(p + "attn_v.weight", rows: c.valueWidth, cols: d)
+            }
+            let ff = c.feedForwardLength
+            let gate: QuantizedMatrix, up: QuantizedMatrix
+            if wiring.fusedGateUp {
+                gate = try matrixRows(p + "ffn_up.weight", totalRows: 2 * ff, cols: d, rows: 0..<ff)
+                up = try matrixRows(p + "ffn_up.weight", totalRows: 2 * ff, cols: d, rows: ff..<(2 * ff))
+            } else {
+                gate = try matrix(p + "ffn_gate.weight", rows: ff, cols: d)
+                up = try matrix(p + "ffn_up.weight", rows: ff, cols: d)
+            }
             blocks.append(DecoderBlock(
                 attentionNorm: try vector(p + "attn_norm.weight", length: d),
-                query: try matrix(p + "attn_q.weight", rows: c.queryWidth, cols: d),
-                key: try matrix(p + "attn_k.weight", rows: c.keyWidth, cols: d),
-                value: try matrix(p + "attn_v.weight", rows: c.valueWidth, cols: d),
+                query: query, key: key, value: value,
                 queryBias: try optionalVector(p + "attn_q.bias", length: c.queryWidth, required: biases),
                 keyBias: try optionalVector(p + "attn_k.bias", length: c.keyWidth, required: biases),
                 valueBias: try optionalVector(p + "attn_v.bias", length: c.valueWidth, required: biases),
@@ -166,8 +210,7 @@ struct DecoderGGUFLoader {
                 output: try matrix(p + "attn_output.weight", rows: d, cols: c.attentionWidth),
                 postAttentionNorm: nil,
                 feedForwardNorm: try vector(p + "ffn_norm.weight", length: d),
-                gate: try matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
-                up: try matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
+                gate: gate, up: up,
                 down: try matrix(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength),
                 postFeedForwardNorm: nil,
                 slidingWindow: false))

@@ -109,7 +109,7 @@ public final class TransformerDecoder: @unchecked Sendable {
     let outputNorm: Tensor
 
     /// The architectures `init(file:)` opens.
-    public static let supportedArchitectures = ["gemma3", "llama", "qwen2", "qwen3"]
+    public static let supportedArchitectures = ["gemma3", "llama", "phi3", "qwen2", "qwen3"]
 
     init(file: GGUFFile, configuration: DecoderConfiguration, tokenEmbedding: QuantizedMatrix,
          output: QuantizedMatrix, blocks: [DecoderBlock], outputNorm: Tensor) {
@@ -132,6 +132,7 @@ public final class TransformerDecoder: @unchecked Sendable {
         switch file.metadata.architecture {
         case "gemma3": model = try Gemma3Model(file: file).decoder
         case "llama": model = try LlamaArchitecture.load(file)
+        case "phi3": model = try Phi3Architecture.load(file)
         case "qwen2": model = try Qwen2Architecture.load(file)
         case "qwen3": model = try Qwen3Architecture.load(file)
         default:
