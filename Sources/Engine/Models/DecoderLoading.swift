@@ -18,6 +18,15 @@ struct DecoderWiring: Sendable {
     var fusedQueryKeyValue = false
     /// Gate and up in one `ffn_up` matrix of 2·ff rows (gate first), no `ffn_gate` (phi3).
     var fusedGateUp = false
+    /// Gemma's conventions: `post_attention_norm` / `post_ffw_norm`, the embedding × √d_model, the
+    /// 27B (46-layer) attention scale 1/√(d/heads).
+    var gemmaNorms = false
+    /// Every `slidingWindowPattern`-th layer is global, the others see `attention.sliding_window`
+    /// keys (default `defaultSlidingWindow`); `attention.sliding_window_pattern` overrides it.
+    var slidingWindowPattern: Int?
+    var defaultSlidingWindow = 4096
+    /// `attn_logit_softcapping` / `final_logit_softcapping` (defaults 50 / 30) (gemma2).
+    var softcapping = false
 }
 
 /// An architecture of the shared decoder that llama.cpp's common GGUF layout describes (pre-norm
@@ -117,12 +126,24 @@ struct DecoderGGUFLoader {
         if let tokens = m.array("tokenizer.ggml.tokens")?.count, tokens != vocabulary {
             throw ModelError.tensorShape(path: path, name: "token_embd.weight", expected: [d, tokens], found: embd.dimensions)
         }
+        var window = context
+        if wiring.slidingWindowPattern != nil {
+            window = m.int(key("attention.sliding_window")) ?? wiring.defaultSlidingWindow
+            guard window > 0 else {
+                throw ModelError.invalidHyperparameter(path: path, key: key("attention.sliding_window"), reason: "\(window) is not positive")
+            }
+        }
+        let localBase = wiring.slidingWindowPattern == nil ? ropeBase : try real("rope.freq_base_swa", default: ropeBase, in: 1...1e12)
+        let scaleDimension = wiring.gemmaNorms && layers == 46 ? d / heads : keyLength
         return DecoderConfiguration(
             architecture: architecture, vocabularySize: vocabulary, embeddingLength: d, feedForwardLength: ff,
             layerCount: layers, headCount: heads, kvHeadCount: kvHeads, keyLength: keyLength, valueLength: valueLength,
-            rmsEpsilon: epsilon, contextLength: context, attentionScale: 1 / Float(keyLength).squareRoot(),
-            slidingWindow: context, localRopeBase: ropeBase, globalRopeBase: ropeBase, ropeFrequencyScale: frequencyScale,
-            ropeFrequencyFactors: factors, ropeLayout: wiring.ropeLayout, embeddingScale: nil, activation: wiring.activation)
+            rmsEpsilon: epsilon, contextLength: context, attentionScale: 1 / Float(scaleDimension).squareRoot(),
+            slidingWindow: window, localRopeBase: localBase, globalRopeBase: ropeBase, ropeFrequencyScale: frequencyScale,
+            ropeFrequencyFactors: factors, ropeLayout: wiring.ropeLayout,
+            embeddingScale: wiring.gemmaNorms ? Float(d).squareRoot() : nil, activation: wiring.activation,
+            attentionSoftcap: wiring.softcapping ? try real("attn_logit_softcapping", default: 50, in: 1e-3...1e6) : nil,
+            finalLogitSoftcap: wiring.softcapping ? try real("final_logit_softcapping", default: 30, in: 1e-3...1e6) : nil)
     }
 
     /// A matrix `rows × cols` (PyTorch `[out, in]`; GGUF dimensions `[cols, rows]`), kept in its file type.
@@ -175,6 +196,13 @@ struct DecoderGGUFLoader {
             throw ModelError.invalidHyperparameter(path: path, key: unsupported,
                                                    reason: "the tensor is not supported yet (output bias, LongRoPE factors); use a file without it")
         }
+        var pattern = 0
+        if let fallback = wiring.slidingWindowPattern {
+            pattern = file.metadata.int(key("attention.sliding_window_pattern")) ?? fallback
+            guard pattern >= 1 else {
+                throw ModelError.invalidHyperparameter(path: path, key: key("attention.sliding_window_pattern"), reason: "\(pattern) must be at least 1")
+            }
+        }
         var blocks: [DecoderBlock] = []
         for i in 0..<c.layerCount {
             let p = "blk.\(i)."
@@ -208,12 +236,13 @@ struct DecoderGGUFLoader {
                 queryNorm: wiring.queryKeyNorms ? try vector(p + "attn_q_norm.weight", length: c.keyLength) : nil,
                 keyNorm: wiring.queryKeyNorms ? try vector(p + "attn_k_norm.weight", length: c.keyLength) : nil,
                 output: try matrix(p + "attn_output.weight", rows: d, cols: c.attentionWidth),
-                postAttentionNorm: nil,
+                postAttentionNorm: wiring.gemmaNorms ? try vector(p + "post_attention_norm.weight", length: d) : nil,
                 feedForwardNorm: try vector(p + "ffn_norm.weight", length: d),
                 gate: gate, up: up,
                 down: try matrix(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength),
-                postFeedForwardNorm: nil,
-                slidingWindow: false))
+                postFeedForwardNorm: wiring.gemmaNorms ? try vector(p + "post_ffw_norm.weight", length: d) : nil,
+                // llama.cpp's set_swa_pattern: layer il is local when il % n < n - 1.
+                slidingWindow: pattern > 1 && i % pattern < pattern - 1))
         }
         return TransformerDecoder(file: file, configuration: c, tokenEmbedding: embedding, output: output, blocks: blocks,
                             outputNorm: try vector("output_norm.weight", length: d))

@@ -387,6 +387,13 @@ public final class DecoderSession: @unchecked Sendable {
         let d = hp.embeddingLength
         rmsnormRows(hidden + rows.lowerBound * d, weight: model.outputNorm, into: normed, rows: rows.count, width: d)
         model.output.multiply(normed, tokens: rows.count, into: out, level: kernelLevel.quantized)
+        if let cap = hp.finalLogitSoftcap { Self.softcap(out, rows.count * hp.vocabularySize, cap: cap) }
+    }
+
+    /// x = cap · tanh(x · (1/cap)), as ggml's scale, tanh, scale.
+    private static func softcap(_ x: UnsafeMutablePointer<Float>, _ n: Int, cap: Float) {
+        let inverse = 1 / cap
+        for i in 0..<n { x[i] = cap * tanhf(x[i] * inverse) }
     }
 
     /// gate = silu(gate) · up (SwiGLU), in place.
@@ -467,6 +474,7 @@ public final class DecoderSession: @unchecked Sendable {
         let queryStride = heads * dk, outStride = heads * dv
         let level = kernelLevel.float
         let longest = min(p0 + n, window)
+        let softcap = hp.attentionSoftcap
         Parallel.forRanges(heads, minimumPerLane: n > 1 || longest >= 256 ? 1 : heads) { range in
             for h in range {
                 let g = h / group
@@ -480,6 +488,7 @@ public final class DecoderSession: @unchecked Sendable {
                         whet_f32_dots(level, q, keys + run.slot * keyStride + g * dk, keyStride, Int64(run.length), Int64(dk),
                                       s + run.offset)
                     }
+                    if let cap = softcap { Self.softcap(s, keyCount, cap: cap) }
                     Kernels.softmaxInPlace(s, keyCount)
                     let out = attention + t * outStride + h * dv
                     for (i, run) in self.slotRuns(lo, keyCount, sliding: slidingWindow).enumerated() {

@@ -60,6 +60,10 @@ public struct DecoderConfiguration: Sendable, Equatable {
     /// The token embedding is multiplied by this (Gemma: √d_model); nil: not scaled.
     public var embeddingScale: Float?
     public var activation: DecoderActivation
+    /// Attention scores become cap · tanh(score / cap) before the softmax (gemma2); nil: not capped.
+    public var attentionSoftcap: Float?
+    /// Logits become cap · tanh(logit / cap) (gemma2); nil: not capped.
+    public var finalLogitSoftcap: Float?
 
     public var queryWidth: Int { headCount * keyLength }
     public var keyWidth: Int { kvHeadCount * keyLength }
@@ -109,7 +113,7 @@ public final class TransformerDecoder: @unchecked Sendable {
     let outputNorm: Tensor
 
     /// The architectures `init(file:)` opens.
-    public static let supportedArchitectures = ["gemma3", "llama", "phi3", "qwen2", "qwen3"]
+    public static let supportedArchitectures = ["gemma2", "gemma3", "llama", "phi3", "qwen2", "qwen3"]
 
     init(file: GGUFFile, configuration: DecoderConfiguration, tokenEmbedding: QuantizedMatrix,
          output: QuantizedMatrix, blocks: [DecoderBlock], outputNorm: Tensor) {
@@ -130,6 +134,7 @@ public final class TransformerDecoder: @unchecked Sendable {
     public convenience init(file: GGUFFile) throws {
         let model: TransformerDecoder
         switch file.metadata.architecture {
+        case "gemma2": model = try Gemma2Architecture.load(file)
         case "gemma3": model = try Gemma3Model(file: file).decoder
         case "llama": model = try LlamaArchitecture.load(file)
         case "phi3": model = try Phi3Architecture.load(file)

@@ -12,7 +12,8 @@ enum Gemma3Architecture {
             kvHeadCount: hp.kvHeadCount, keyLength: hp.keyLength, valueLength: hp.valueLength, rmsEpsilon: hp.rmsEpsilon,
             contextLength: hp.contextLength, attentionScale: hp.attentionScale, slidingWindow: hp.slidingWindow,
             localRopeBase: hp.localRopeBase, globalRopeBase: hp.globalRopeBase, ropeFrequencyScale: 1,
-            ropeFrequencyFactors: nil, ropeLayout: .neox, embeddingScale: embeddingScale, activation: .geluTanh)
+            ropeFrequencyFactors: nil, ropeLayout: .neox, embeddingScale: embeddingScale, activation: .geluTanh,
+            attentionSoftcap: nil, finalLogitSoftcap: nil)
     }
 
     static func decoder(file: GGUFFile, hyperparameters hp: Gemma3Hyperparameters, tokenEmbedding: QuantizedMatrix,
