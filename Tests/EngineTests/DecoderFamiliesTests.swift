@@ -152,8 +152,16 @@ struct DecoderFamiliesTests {
         #expect(!error.description.contains("\n"))
         #expect(error.description.contains("'mamba'"))
         for name in TransformerDecoder.supportedArchitectures { #expect(error.description.contains(name)) }
-        // A file of another architecture: the vocabulary-only GGUFs say llama but have no tensors.
-        #expect(throws: (any Error).self) { try TransformerDecoder(path: try familiesURL("vocab-default.gguf").path) }
+        // A file of another architecture (the tiny synthetic Gemma written as 'mamba').
+        let tiny = TinyGemma()
+        let url = try tiny.write(tiny.writer(architecture: "mamba"))
+        #expect(throws: ModelError.unsupportedArchitecture(path: url.path, found: "mamba",
+                                                           supported: TransformerDecoder.supportedArchitectures)) {
+            try TransformerDecoder(path: url.path)
+        }
+        // The synthetic Gemma itself opens through the same entry point.
+        let gemma = try TransformerDecoder(path: try tiny.write(tiny.writer()).path)
+        #expect(gemma.configuration.architecture == "gemma3")
     }
 
     @Test("LoadedTextModel opens a llama GGUF with its BPE tokenizer and generates")
