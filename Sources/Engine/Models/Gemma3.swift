@@ -24,8 +24,9 @@ struct Gemma3Block: @unchecked Sendable {
 /// per-layer RoPE bases, QK-norm, GeGLU feed-forward, pre- and post-norms around both sublayers,
 /// an embedding scaled by √d_model and logits tied to the token embedding.
 ///
-/// The model is immutable and shared; each conversation runs in a `Gemma3Session`, which owns the
-/// key/value cache and the scratch buffers.
+/// The model is immutable and shared; each conversation runs in a `Gemma3Session` (the shared
+/// `DecoderSession` over `decoder`, wired by `Gemma3Architecture`), which owns the key/value cache
+/// and the scratch buffers. The trainable graph and merged export read the blocks here.
 public final class Gemma3Model: @unchecked Sendable {
     public let file: GGUFFile
     public let hyperparameters: Gemma3Hyperparameters
@@ -33,6 +34,8 @@ public final class Gemma3Model: @unchecked Sendable {
     let blocks: [Gemma3Block]
     let outputNorm: Tensor
     let embeddingScale: Float
+    /// The same weights as the shared decoder runs them.
+    public let decoder: TransformerDecoder
 
     public convenience init(path: String) throws {
         try self.init(file: GGUFFile(path: path))
@@ -61,8 +64,10 @@ public final class Gemma3Model: @unchecked Sendable {
             return try QuantizedMatrix(tensor: tensor).dequantized().reshaped([length])
         }
 
-        tokenEmbedding = try matrix("token_embd.weight", rows: hp.vocabularySize, cols: d)
-        outputNorm = try vector("output_norm.weight", length: d)
+        let embedding = try matrix("token_embd.weight", rows: hp.vocabularySize, cols: d)
+        let finalNorm = try vector("output_norm.weight", length: d)
+        tokenEmbedding = embedding
+        outputNorm = finalNorm
         var blocks: [Gemma3Block] = []
         for i in 0..<hp.layerCount {
             let p = "blk.\(i)."
@@ -85,7 +90,10 @@ public final class Gemma3Model: @unchecked Sendable {
         }
         self.blocks = blocks
         // llama.cpp multiplies by sqrtf(n_embd) in fp32.
-        embeddingScale = Float(d).squareRoot()
+        let scale = Float(d).squareRoot()
+        embeddingScale = scale
+        decoder = Gemma3Architecture.decoder(file: file, hyperparameters: hp, tokenEmbedding: embedding,
+                                             blocks: blocks, outputNorm: finalNorm, embeddingScale: scale)
     }
 
     /// The same model with other blocks (LoRA adapters merged, see `applying(_:)`); shares the mapping.
@@ -96,6 +104,9 @@ public final class Gemma3Model: @unchecked Sendable {
         self.blocks = blocks
         outputNorm = base.outputNorm
         embeddingScale = base.embeddingScale
+        decoder = Gemma3Architecture.decoder(file: base.file, hyperparameters: base.hyperparameters,
+                                             tokenEmbedding: base.tokenEmbedding, blocks: blocks,
+                                             outputNorm: base.outputNorm, embeddingScale: base.embeddingScale)
     }
 
     /// A new conversation with an empty cache of at most `contextLength` positions
@@ -104,14 +115,18 @@ public final class Gemma3Model: @unchecked Sendable {
     /// rounds them through fp16 as llama.cpp does.
     public func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256,
                             rounding: Gemma3Rounding = .fp32) -> Gemma3Session {
-        makeSession(contextLength: contextLength, maximumBatchSize: maximumBatchSize, rounding: rounding, kernelLevel: .best)
+        decoder.makeSession(contextLength: contextLength, maximumBatchSize: maximumBatchSize, rounding: rounding, kernelLevel: .best)
     }
 
     /// A session whose kernels run at `kernelLevel` (tests compare the levels).
     func makeSession(contextLength: Int? = nil, maximumBatchSize: Int = 256, rounding: Gemma3Rounding = .fp32,
                      kernelLevel: KernelLevel) -> Gemma3Session {
-        Gemma3Session(model: self, contextLength: min(contextLength ?? hyperparameters.contextLength,
-                                                      hyperparameters.contextLength),
-                      maximumBatchSize: maximumBatchSize, rounding: rounding, kernelLevel: kernelLevel)
+        decoder.makeSession(contextLength: contextLength, maximumBatchSize: maximumBatchSize, rounding: rounding,
+                            kernelLevel: kernelLevel)
     }
 }
+
+/// Gemma 3 runs on the shared decoder: a session of it is a `DecoderSession`.
+public typealias Gemma3Session = DecoderSession
+/// The fp16 roundings a Gemma 3 session can follow (`DecoderRounding`).
+public typealias Gemma3Rounding = DecoderRounding

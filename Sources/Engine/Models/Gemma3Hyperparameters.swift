@@ -1,6 +1,7 @@
 /// Errors raised while building or running a model from a file or from user input.
 public enum ModelError: Error, CustomStringConvertible, Equatable {
     case wrongArchitecture(path: String, found: String?, expected: String)
+    case unsupportedArchitecture(path: String, found: String?, supported: [String])
     case invalidHyperparameter(path: String, key: String, reason: String)
     case tensorShape(path: String, name: String, expected: [Int], found: [Int])
     case tokenOutOfRange(token: Int32, vocabularySize: Int)
@@ -12,6 +13,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .wrongArchitecture(path, found, expected):
             return "\(path) is a '\(found ?? "unknown")' model, not '\(expected)'; pass a \(expected) GGUF file"
+        case let .unsupportedArchitecture(path, found, supported):
+            return "\(path): architecture '\(found ?? "unknown")' is not supported; supported: \(supported.joined(separator: ", "))"
         case let .invalidHyperparameter(path, key, reason):
             return "\(path): '\(key)' is invalid: \(reason); the file is not a usable model"
         case let .tensorShape(path, name, expected, found):

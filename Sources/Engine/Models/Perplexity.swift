@@ -26,18 +26,23 @@ public enum ChunkedPerplexity {
     }
 
     /// `progress(chunk, chunks, runningPerplexity)` is called after every chunk.
-    public static func evaluate(tokens: [Int32], context: Int, beginningOfSequence: Int32, session: Gemma3Session,
+    /// `beginningOfSequence`: the token put first in every chunk (nil: the chunk's own first token,
+    /// as llama-perplexity does for models without `add_bos_token`). `firstScoredRow`: the first
+    /// row whose logits are scored (default `context / 2 - 1`; llama-perplexity's own tool scores
+    /// rows `context / 2 ..< context - 1`, one token fewer per chunk).
+    public static func evaluate(tokens: [Int32], context: Int, beginningOfSequence: Int32?, session: DecoderSession,
+                                firstScoredRow: Int? = nil,
                                 progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> Result {
         guard context >= 4 else { throw PerplexityError.contextTooSmall(context) }
         let chunks = tokens.count / context
         guard chunks > 0 else { throw PerplexityError.tooFewTokens(tokens: tokens.count, context: context) }
-        let first = context / 2
+        let first = min(max(1, (firstScoredRow ?? context / 2 - 1) + 1), context - 1)
         var negativeLogLikelihood = 0.0
         var scored = 0
         var chunk = [Int32](repeating: 0, count: context)
         for c in 0..<chunks {
             for i in 0..<context { chunk[i] = tokens[c * context + i] }
-            chunk[0] = beginningOfSequence
+            if let beginningOfSequence { chunk[0] = beginningOfSequence }
             session.reset()
             try session.evaluateAll(chunk, from: first - 1) { row, logits in
                 guard row + 1 < context else { return }

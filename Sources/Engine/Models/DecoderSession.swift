@@ -2,20 +2,8 @@ import CBLAS
 import CKernels
 import Foundation
 
-/// What a session rounds to fp16 besides the 8-bit activations of every quantized product (which
-/// always follow llama.cpp, see docs/quantization.md).
-public enum Gemma3Rounding: String, Sendable, CaseIterable {
-    /// Keys, values, queries and GELU in fp32 (the default).
-    case fp32
-    /// Some of llama.cpp's CPU-backend roundings: keys and values rounded to fp16 when cached (its
-    /// fp16 KV cache), queries rounded to fp16 (its attention converts Q to the cache type), GELU
-    /// through ggml's fp16 table. Not its fp16 accumulation inside flash attention, so this is not
-    /// bit-for-bit llama.cpp: on the real model it moves the top logits by up to ~0.5 and does not
-    /// bring them closer to llama.cpp's on average (docs/gemma3.md, "Agreement with llama.cpp").
-    case llamaCpp = "llama.cpp"
-}
-
-/// One conversation with a `Gemma3Model`: the key/value cache and every scratch buffer.
+/// One conversation with a `TransformerDecoder` (of any architecture): the key/value cache and every
+/// scratch buffer. `Gemma3Session` is this type.
 ///
 /// Buffers are allocated when the session is made (sized for `maximumBatchSize` tokens) and
 /// when the cache grows (capacity doubles up to `contextLength`); evaluating tokens allocates
@@ -26,20 +14,20 @@ public enum Gemma3Rounding: String, Sendable, CaseIterable {
 /// hold the window before the new end (up to `maximumBatchSize` positions back once a ring has
 /// wrapped); further back it empties the cache and says so. A session is used from one thread at
 /// a time.
-public final class Gemma3Session: @unchecked Sendable {
-    public let model: Gemma3Model
+public final class DecoderSession: @unchecked Sendable {
+    public let model: TransformerDecoder
     /// Most positions this session can hold.
     public let contextLength: Int
     /// Most tokens run through the layers at once; longer inputs are split.
     public let maximumBatchSize: Int
-    public let rounding: Gemma3Rounding
+    public let rounding: DecoderRounding
     /// The SIMD level of every kernel this session calls (`KernelLevel`); the best one the CPU
     /// runs unless a test asks for a lower one. Every level gives bit-identical results.
     let kernelLevel: KernelLevel
     /// Positions in the cache.
     public private(set) var count = 0
 
-    private let hp: Gemma3Hyperparameters
+    private let hp: DecoderConfiguration
     private var capacity = 0
     private var keyCache: [UnsafeMutablePointer<Float>]
     private var valueCache: [UnsafeMutablePointer<Float>]
@@ -69,12 +57,12 @@ public final class Gemma3Session: @unchecked Sendable {
     private var blockLogits: UnsafeMutablePointer<Float>?
     private static let logitBlockRows = 16
 
-    init(model: Gemma3Model, contextLength: Int, maximumBatchSize: Int, rounding: Gemma3Rounding = .fp32,
+    init(model: TransformerDecoder, contextLength: Int, maximumBatchSize: Int, rounding: DecoderRounding = .fp32,
          kernelLevel: KernelLevel = .best) {
         self.model = model
         self.rounding = rounding
         self.kernelLevel = kernelLevel
-        hp = model.hyperparameters
+        hp = model.configuration
         self.contextLength = max(1, contextLength)
         self.maximumBatchSize = max(1, min(maximumBatchSize, self.contextLength))
         let b = self.maximumBatchSize
@@ -96,11 +84,10 @@ public final class Gemma3Session: @unchecked Sendable {
         keyCache = []
         valueCache = []
         layerSlots = []
-        let parameters = model.hyperparameters
-        let hasRings = (0..<parameters.layerCount).contains { parameters.usesSlidingWindow(layer: $0) }
+        let hasRings = model.blocks.contains { $0.slidingWindow }
         // Without sliding-window layers nothing wraps: a ring as long as the context never does.
         let context = max(1, contextLength)
-        ringLength = hasRings ? min(context, parameters.slidingWindow + b) : context
+        ringLength = hasRings ? min(context, hp.slidingWindow + b) : context
         scores = buffer(1)
     }
 
@@ -260,7 +247,7 @@ public final class Gemma3Session: @unchecked Sendable {
         for layer in 0..<hp.layerCount {
             let exists = layer < keyCache.count
             let oldSlots = exists ? layerSlots[layer] : 0
-            let newSlots = hp.usesSlidingWindow(layer: layer) ? min(newCapacity, ringLength) : newCapacity
+            let newSlots = model.blocks[layer].slidingWindow ? min(newCapacity, ringLength) : newCapacity
             keys.append(grow(exists ? keyCache[layer] : nil, oldSlots: oldSlots, slots: newSlots, width: hp.keyWidth))
             values.append(grow(exists ? valueCache[layer] : nil, oldSlots: oldSlots, slots: newSlots, width: hp.valueWidth))
             slots.append(max(oldSlots, newSlots))
@@ -283,12 +270,12 @@ public final class Gemma3Session: @unchecked Sendable {
         let d = hp.embeddingLength
         let p0 = count
         let hidden = self.hidden, normed = self.normed, query = self.query
-        let embeddingScale = model.embeddingScale
         let embedding = model.tokenEmbedding
+        let embeddingScale = hp.embeddingScale
         forRows(n) { range in
             for t in range {
                 embedding.dequantizeRow(Int(tokens[t]), into: hidden + t * d)
-                Kernels.scale(hidden + t * d, by: embeddingScale, output: hidden + t * d, d)
+                if let embeddingScale { Kernels.scale(hidden + t * d, by: embeddingScale, output: hidden + t * d, d) }
             }
         }
         fillRopeTables(positions: p0..<(p0 + n))
@@ -299,6 +286,7 @@ public final class Gemma3Session: @unchecked Sendable {
         let qScale = hp.attentionScale
         let half = dk / 2
         let tableStride = n * half
+        let neox = hp.ropeLayout == .neox
         let lastLayer = model.blocks.count - 1
         for (layer, block) in model.blocks.enumerated() {
             // The last block's output matters only for rows whose logits are wanted; every row
@@ -312,26 +300,48 @@ public final class Gemma3Session: @unchecked Sendable {
             for run in slotRuns(p0, n, sliding: sliding) {
                 block.key.multiply(normed + run.offset * d, tokens: run.length, into: keys + run.slot * hp.keyWidth, level: kernelLevel.quantized)
                 block.value.multiply(normed + run.offset * d, tokens: run.length, into: values + run.slot * hp.valueWidth, level: kernelLevel.quantized)
+                if let bias = block.valueBias {
+                    let b = UnsafePointer(bias.basePointer)
+                    for r in 0..<run.length {
+                        let row = values + (run.slot + r) * hp.valueWidth
+                        Kernels.add(row, b, output: row, hp.valueWidth)
+                    }
+                }
                 if halfCache { whet_round_to_fp16_row(values + run.slot * hp.valueWidth, run.length * hp.valueWidth) }
             }
             if m > 0 { block.query.multiply(normed + r0 * d, tokens: m, into: query, level: kernelLevel.quantized) }
 
-            let tables = ropeTables + (block.slidingWindow ? 0 : 2 * tableStride)
-            let qNorm = UnsafePointer(block.queryNorm.basePointer), kNorm = UnsafePointer(block.keyNorm.basePointer)
+            let tables = ropeTables + (block.slidingWindow || !distinctRopeBases ? 0 : 2 * tableStride)
+            let qNorm = block.queryNorm.map { UnsafePointer($0.basePointer) }
+            let kNorm = block.keyNorm.map { UnsafePointer($0.basePointer) }
+            let qBias = block.queryBias.map { UnsafePointer($0.basePointer) }
+            let kBias = block.keyBias.map { UnsafePointer($0.basePointer) }
             forRows(n) { range in
                 for t in range {
                     let cosines = UnsafePointer(tables + t * half), sines = UnsafePointer(tables + tableStride + t * half)
+                    let keyRow = keys + self.slot(p0 + t, sliding: sliding) * kvHeads * dk
+                    if let kBias { Kernels.add(keyRow, kBias, output: keyRow, kvHeads * dk) }
                     for h in 0..<kvHeads {
-                        let x = keys + (self.slot(p0 + t, sliding: sliding) * kvHeads + h) * dk
-                        Kernels.rmsnorm(x, weight: kNorm, eps: eps, output: x, dk)
-                        Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                        let x = keyRow + h * dk
+                        if let kNorm { Kernels.rmsnorm(x, weight: kNorm, eps: eps, output: x, dk) }
+                        if neox {
+                            Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                        } else {
+                            Self.rotateAdjacent(x, cosines: cosines, sines: sines, half: half)
+                        }
                         if halfCache { whet_round_to_fp16_row(x, dk) }
                     }
                     guard t >= r0 else { continue }
+                    let queryRow = query + (t - r0) * heads * dk
+                    if let qBias { Kernels.add(queryRow, qBias, output: queryRow, heads * dk) }
                     for h in 0..<heads {
-                        let x = query + ((t - r0) * heads + h) * dk
-                        Kernels.rmsnorm(x, weight: qNorm, eps: eps, output: x, dk)
-                        Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                        let x = queryRow + h * dk
+                        if let qNorm { Kernels.rmsnorm(x, weight: qNorm, eps: eps, output: x, dk) }
+                        if neox {
+                            Self.rotate(x, cosines: cosines, sines: sines, half: half)
+                        } else {
+                            Self.rotateAdjacent(x, cosines: cosines, sines: sines, half: half)
+                        }
                         Kernels.scale(x, by: qScale, output: x, dk)
                         if halfCache { whet_round_to_fp16_row(x, dk) }
                     }
@@ -342,34 +352,54 @@ public final class Gemma3Session: @unchecked Sendable {
 
             attend(layer: layer, slidingWindow: block.slidingWindow, start: p0 + r0, tokens: m)
             block.output.multiply(attention, tokens: m, into: projected, level: kernelLevel.quantized)
-            addNormalized(projected, weight: block.postAttentionNorm, into: rows, rows: m, width: d)
+            addResidual(projected, norm: block.postAttentionNorm, into: rows, rows: m, width: d)
 
             rmsnormRows(rows, weight: block.feedForwardNorm, into: normed, rows: m, width: d)
             block.gate.multiply(normed, tokens: m, into: gate, level: kernelLevel.quantized)
             block.up.multiply(normed, tokens: m, into: up, level: kernelLevel.quantized)
             let ff = hp.feedForwardLength
             let gate = self.gate, up = self.up
+            let activation = hp.activation
             forRows(m, work: ff) { range in
                 for t in range {
-                    if halfCache {
-                        whet_gelu_fp16_table_product(gate + t * ff, up + t * ff, gate + t * ff, ff)
-                    } else {
-                        Kernels.geluTanhProduct(gate: gate + t * ff, up: up + t * ff, output: gate + t * ff, ff)
+                    switch activation {
+                    case .geluTanh:
+                        if halfCache {
+                            whet_gelu_fp16_table_product(gate + t * ff, up + t * ff, gate + t * ff, ff)
+                        } else {
+                            Kernels.geluTanhProduct(gate: gate + t * ff, up: up + t * ff, output: gate + t * ff, ff)
+                        }
+                    case .silu:
+                        Self.siluProduct(gate: gate + t * ff, up: up + t * ff, ff)
                     }
                 }
             }
             block.down.multiply(gate, tokens: m, into: projected, level: kernelLevel.quantized)
-            addNormalized(projected, weight: block.postFeedForwardNorm, into: rows, rows: m, width: d)
+            addResidual(projected, norm: block.postFeedForwardNorm, into: rows, rows: m, width: d)
         }
         count = p0 + n
         ringFloor = max(ringFloor, count - ringLength)
     }
 
-    /// Final norm of rows `rows` of `hidden` and their logits through the tied embedding.
+    /// Final norm of rows `rows` of `hidden` and their logits through the output projection
+    /// (the token embedding when tied).
     private func logits(rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         let d = hp.embeddingLength
         rmsnormRows(hidden + rows.lowerBound * d, weight: model.outputNorm, into: normed, rows: rows.count, width: d)
-        model.tokenEmbedding.multiply(normed, tokens: rows.count, into: out, level: kernelLevel.quantized)
+        model.output.multiply(normed, tokens: rows.count, into: out, level: kernelLevel.quantized)
+        if let cap = hp.finalLogitSoftcap { Self.softcap(out, rows.count * hp.vocabularySize, cap: cap) }
+    }
+
+    /// x = cap · tanh(x · (1/cap)), as ggml's scale, tanh, scale.
+    private static func softcap(_ x: UnsafeMutablePointer<Float>, _ n: Int, cap: Float) {
+        let inverse = 1 / cap
+        for i in 0..<n { x[i] = cap * tanhf(x[i] * inverse) }
+    }
+
+    /// gate = silu(gate) · up (SwiGLU), in place.
+    @inline(__always)
+    private static func siluProduct(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n { gate[i] = Kernels.silu(gate[i]) * up[i] }
     }
 
     /// Rotates NEOX-style pairs (i, i + half) of one head by the precomputed angles.
@@ -384,17 +414,44 @@ public final class Gemma3Session: @unchecked Sendable {
         }
     }
 
+    /// Rotates llama.cpp's NORM pairs (2i, 2i + 1) of one head by the precomputed angles.
+    @inline(__always)
+    private static func rotateAdjacent(_ x: UnsafeMutablePointer<Float>, cosines: UnsafePointer<Float>,
+                                       sines: UnsafePointer<Float>, half: Int) {
+        for i in 0..<half {
+            let a = x[2 * i], b = x[2 * i + 1]
+            let c = cosines[i], s = sines[i]
+            x[2 * i] = a * c - b * s
+            x[2 * i + 1] = a * s + b * c
+        }
+    }
+
+    /// Whether sliding-window and global layers rotate with different bases (two tables).
+    private var distinctRopeBases: Bool { hp.localRopeBase != hp.globalRopeBase }
+
     /// cos/sin tables for the batch positions: [local cos | local sin | global cos | global sin],
-    /// each `n × half` (`Kernels.ropeAngles`: p · base^(-2i/d) in double).
+    /// each `n × half` (`Kernels.ropeAngles`: p · base^(-2i/d) in double; with per-pair frequency
+    /// factors, each angle divided by its factor). One base: the local half only.
     private func fillRopeTables(positions: Range<Int>) {
         let half = hp.keyLength / 2
         let stride = positions.count * half
-        for which in 0..<2 {
+        for which in 0..<(distinctRopeBases ? 2 : 1) {
             let base = which == 0 ? hp.localRopeBase : hp.globalRopeBase
             let cosines = ropeTables + which * 2 * stride
             for (t, p) in positions.enumerated() {
-                Kernels.ropeAngles(position: p, rotaryDim: hp.keyLength, base: base,
-                                   cos: cosines + t * half, sin: cosines + stride + t * half)
+                if let factors = hp.ropeFrequencyFactors {
+                    let position = Double(p)
+                    let dims = Double(hp.keyLength)
+                    for i in 0..<half {
+                        let frequency = pow(Double(base), -2.0 * Double(i) / dims) / Double(hp.ropeFrequencyScale)
+                        let angle = position * frequency / Double(factors[i])
+                        cosines[t * half + i] = Float(cos(angle))
+                        cosines[stride + t * half + i] = Float(sin(angle))
+                    }
+                } else {
+                    Kernels.ropeAngles(position: p, rotaryDim: hp.keyLength, base: base, frequencyScale: hp.ropeFrequencyScale,
+                                       cos: cosines + t * half, sin: cosines + stride + t * half)
+                }
             }
         }
     }
@@ -417,6 +474,7 @@ public final class Gemma3Session: @unchecked Sendable {
         let queryStride = heads * dk, outStride = heads * dv
         let level = kernelLevel.float
         let longest = min(p0 + n, window)
+        let softcap = hp.attentionSoftcap
         Parallel.forRanges(heads, minimumPerLane: n > 1 || longest >= 256 ? 1 : heads) { range in
             for h in range {
                 let g = h / group
@@ -430,6 +488,7 @@ public final class Gemma3Session: @unchecked Sendable {
                         whet_f32_dots(level, q, keys + run.slot * keyStride + g * dk, keyStride, Int64(run.length), Int64(dk),
                                       s + run.offset)
                     }
+                    if let cap = softcap { Self.softcap(s, keyCount, cap: cap) }
                     Kernels.softmaxInPlace(s, keyCount)
                     let out = attention + t * outStride + h * dv
                     for (i, run) in self.slotRuns(lo, keyCount, sliding: slidingWindow).enumerated() {
@@ -458,14 +517,14 @@ public final class Gemma3Session: @unchecked Sendable {
         }
     }
 
-    /// residual += rmsnorm(x) · weight, row by row (x is overwritten).
-    private func addNormalized(_ x: UnsafeMutablePointer<Float>, weight: Tensor, into residual: UnsafeMutablePointer<Float>,
-                               rows: Int, width: Int) {
-        let w = UnsafePointer(weight.basePointer)
+    /// residual += rmsnorm(x) · norm (x is overwritten), or residual += x without a norm, row by row.
+    private func addResidual(_ x: UnsafeMutablePointer<Float>, norm: Tensor?, into residual: UnsafeMutablePointer<Float>,
+                             rows: Int, width: Int) {
+        let w = norm.map { UnsafePointer($0.basePointer) }
         let eps = hp.rmsEpsilon
         forRows(rows, work: width) { range in
             for r in range {
-                Kernels.rmsnorm(x + r * width, weight: w, eps: eps, output: x + r * width, width)
+                if let w { Kernels.rmsnorm(x + r * width, weight: w, eps: eps, output: x + r * width, width) }
                 Kernels.add(residual + r * width, x + r * width, output: residual + r * width, width)
             }
         }
@@ -496,7 +555,7 @@ struct SlotRuns: Sequence, IteratorProtocol {
     }
 }
 
-/// The logits of one position (`Gemma3Session.evaluate`): `vocabularySize` values that stay as they
+/// The logits of one position (`DecoderSession.evaluate`): `vocabularySize` values that stay as they
 /// are for as long as this value lives. The session reuses the storage only once no `Logits`
 /// refers to it, so holding one costs nothing and reading it is a plain memory access.
 public struct Logits: RandomAccessCollection, @unchecked Sendable {
@@ -527,7 +586,7 @@ final class LogitsStorage: @unchecked Sendable {
     deinit { pointer.deallocate() }
 }
 
-extension Gemma3Session: CausalLanguageModel {
+extension DecoderSession: CausalLanguageModel {
     /// Rolls back exactly while the sliding-window rings still hold the window (see `truncate(to:)`).
     public func truncateCache(to count: Int) -> Int { truncate(to: count) }
 }

@@ -1,0 +1,6 @@
+/// `qwen3` GGUFs: NEOX RoPE, per-head RMSNorm of queries and keys before it (`attn_q_norm`,
+/// `attn_k_norm`), no Q/K/V biases, SwiGLU; the head width may differ from d_model / heads.
+enum Qwen3Architecture: DecoderArchitecture {
+    static let name = "qwen3"
+    static let wiring = DecoderWiring(ropeLayout: .neox, activation: .silu, queryKeyNorms: true)
+}
