@@ -118,19 +118,24 @@ struct DecoderGGUFLoader {
             factors = values
         }
         let context = m.int(key("context_length")) ?? 4096
-        guard context > 0 else {
-            throw ModelError.invalidHyperparameter(path: path, key: key("context_length"), reason: "\(context) is not positive")
+        guard context > 0, context <= 1 << 24 else {
+            throw ModelError.invalidHyperparameter(path: path, key: key("context_length"), reason: "\(context) is not between 1 and 16M positions")
         }
         guard let embd = file.info("token_embd.weight") else { throw GGUFError.missingTensor(path: path, name: "token_embd.weight") }
         let vocabulary = embd.rowCount
         if let tokens = m.array("tokenizer.ggml.tokens")?.count, tokens != vocabulary {
             throw ModelError.tensorShape(path: path, name: "token_embd.weight", expected: [d, tokens], found: embd.dimensions)
         }
+        if let stated = m.int(key("vocab_size")), stated != vocabulary {
+            throw ModelError.invalidHyperparameter(path: path, key: key("vocab_size"),
+                                                   reason: "\(stated) but token_embd.weight has \(vocabulary) rows")
+        }
         var window = context
         if wiring.slidingWindowPattern != nil {
             window = m.int(key("attention.sliding_window")) ?? wiring.defaultSlidingWindow
-            guard window > 0 else {
-                throw ModelError.invalidHyperparameter(path: path, key: key("attention.sliding_window"), reason: "\(window) is not positive")
+            guard window > 0, window <= context else {
+                throw ModelError.invalidHyperparameter(path: path, key: key("attention.sliding_window"),
+                                                       reason: "\(window) is not between 1 and the context length \(context)")
             }
         }
         let localBase = wiring.slidingWindowPattern == nil ? ropeBase : try real("rope.freq_base_swa", default: ropeBase, in: 1...1e12)

@@ -127,10 +127,14 @@ public struct Gemma3Hyperparameters: Sendable, Equatable {
         }
         rmsEpsilon = try real("attention.layer_norm_rms_epsilon", default: 1e-6, in: 0...0.1)
         globalRopeBase = try real("rope.freq_base", default: 1_000_000, in: 1...1e12)
-        localRopeBase = 10_000
+        // Gemma 3 trains the sliding-window layers with base 10 000; newer converters store it.
+        localRopeBase = try real("rope.freq_base_swa", default: 10_000, in: 1...1e12)
         contextLength = m.int("gemma3.context_length") ?? 32_768
+        guard contextLength <= 1 << 24 else {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.context_length", reason: "\(contextLength) is more than 16M positions")
+        }
         slidingWindow = m.int("gemma3.attention.sliding_window") ?? 512
-        guard slidingWindow > 0, contextLength > 0 else {
+        guard slidingWindow > 0, contextLength > 0, slidingWindow <= contextLength else {
             throw ModelError.invalidHyperparameter(path: path, key: "gemma3.attention.sliding_window",
                                                    reason: "window \(slidingWindow) and context \(contextLength) must be positive")
         }
@@ -153,6 +157,14 @@ public struct Gemma3Hyperparameters: Sendable, Equatable {
             throw GGUFError.missingTensor(path: path, name: "token_embd.weight")
         }
         vocabularySize = embd.rowCount
+        if let stated = m.int("gemma3.vocab_size"), stated != vocabularySize {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.vocab_size",
+                                                   reason: "\(stated) but token_embd.weight has \(vocabularySize) rows")
+        }
+        if let rotary = m.int("gemma3.rope.dimension_count"), rotary != keyLength {
+            throw ModelError.invalidHyperparameter(path: path, key: "gemma3.rope.dimension_count",
+                                                   reason: "partial rotary (\(rotary) of \(keyLength) dimensions) is not supported")
+        }
         if let tokens = m.array("tokenizer.ggml.tokens")?.count, tokens != vocabularySize {
             throw ModelError.tensorShape(path: path, name: "token_embd.weight", expected: [embeddingLength, tokens],
                                          found: embd.dimensions)

@@ -62,7 +62,7 @@ public struct ModelInfo: Sendable, Codable, Equatable {
         let arch = m.architecture ?? ""
         // Reporting a model as fine means it loads: its tensors' shapes and types and its
         // hyper-parameters are checked the way the engine will use them.
-        if arch == "gemma3" { _ = try Gemma3Model(file: file) }
+        if TransformerDecoder.supportedArchitectures.contains(arch) { _ = try TransformerDecoder(file: file) }
         var types: [String: Int] = [:]
         var parameters = 0
         for t in file.tensors {
