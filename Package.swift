@@ -45,10 +45,10 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Engine", "TestSupport"]),
         .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Training", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "TestSupport",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TUI", "TUITesting", "TestSupport"], exclude: ["Snapshots"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Server", "TUI", "TUITesting", "TestSupport"], exclude: ["Snapshots"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -224,11 +224,10 @@ public final class EvalRun: @unchecked Sendable {
         for example in pending {
             if isCancelled { wasCancelled = true; break }
             let text = try prompt.render(with: chat, overriding: example.variables)
-            let tokens = try generator.tokenizer.encode(text, addBeginningOfSequence: addBeginningOfSequence,
-                                                        parseSpecialTokens: chat.kind != .none)
+            let job = try PromptPreparation.prepare(.rendered(text), template: chat, tokenizer: generator.tokenizer,
+                                                    addBeginningOfSequence: addBeginningOfSequence, sampler: prompt.sampler,
+                                                    maxTokens: prompt.maxTokens, stops: prompt.stop).job
             let started = Date()
-            let job = GenerationJob(promptTokens: tokens, sampler: prompt.sampler, maxTokens: prompt.maxTokens,
-                                    stopSequences: prompt.stop)
             let summary = try generator.generate(job) { [self] _ in isCancelled ? .stop : .proceed }
             if summary.stopReason == .cancelled { wasCancelled = true; break }
             let row = EvalRunRow(id: example.id, line: example.line, prompt: text,

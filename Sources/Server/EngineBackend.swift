@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 
 /// The real `InferenceBackend`: a loaded text model with `sessions` generators over its shared
 /// weights (one key/value cache each), and optionally a sentence-embedding model.
@@ -61,62 +62,52 @@ public final class EngineBackend: InferenceBackend {
         return list
     }
 
-    /// The prompt as token ids, and the stop sequences the request needs (chat adds the template's
-    /// end-of-turn text for models that spell it out).
-    struct PreparedPrompt {
-        var tokens: [Int32]
-        var stop: [String]
-    }
+    public var concurrency: Int { sessions }
 
-    func prepare(_ request: GenerationRequest) throws -> PreparedPrompt {
+    /// The one prompt rule (`PromptPreparation`): completions are plain text; chat is rendered with
+    /// the model's template, whose end-of-turn text becomes a stop.
+    public func prepare(_ request: GenerationRequest) async throws -> PreparedGeneration {
         guard let textModel, request.model == textModelID else { throw BackendError.unknownModel(request.model) }
-        let text: String
-        var stop = request.stop
-        var parseSpecial = false
+        let content: PromptContent
+        let template: ChatTemplate
         switch request.prompt {
         case let .text(prompt):
-            text = prompt
+            content = .text(prompt)
+            template = ChatTemplate(.none)
         case let .chat(messages):
             guard let chatTemplate, chatTemplate.kind != .none else {
                 throw BackendError.invalidParameter(name: "model",
                                                     message: "no chat template is known for this model; use /v1/completions, or start the server with --template")
             }
-            do {
-                text = try chatTemplate.render(messages, addGenerationPrompt: true)
-            } catch let error as GenerationError {
-                throw BackendError.invalidParameter(name: "messages", message: error.description)
-            }
-            stop += [chatTemplate.endOfTurnText].compactMap { $0 }
-            parseSpecial = true
+            content = .messages(messages)
+            template = chatTemplate
         }
-        let tokens: [Int32]
         do {
-            tokens = try textModel.encode(text, parseSpecialTokens: parseSpecial)
+            let prepared = try textModel.prepare(content, template: template, sampler: request.sampling, maxTokens: request.maxTokens,
+                                                 stops: request.stop, checkingContext: true)
+            return PreparedGeneration(request: request, job: prepared.job)
+        } catch GenerationError.emptyPrompt {
+            throw BackendError.invalidParameter(name: "prompt", message: "the prompt is empty")
+        } catch let GenerationError.promptTooLong(tokens, limit) {
+            throw BackendError.promptTooLong(tokens: tokens, limit: limit)
+        } catch let error as GenerationError {
+            if case .text = request.prompt { throw BackendError.invalidParameter(name: "prompt", message: "cannot tokenize the prompt: \(error)") }
+            throw BackendError.invalidParameter(name: "messages", message: error.description)
         } catch {
             throw BackendError.invalidParameter(name: "prompt", message: "cannot tokenize the prompt: \(error)")
         }
-        guard !tokens.isEmpty else { throw BackendError.invalidParameter(name: "prompt", message: "the prompt is empty") }
-        // At least one position must stay free for the first generated token.
-        guard tokens.count < textModel.contextLength else {
-            throw BackendError.promptTooLong(tokens: tokens.count, limit: textModel.contextLength)
+    }
+
+    public func generate(_ prepared: PreparedGeneration, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome {
+        guard let pool, prepared.request.model == textModelID else { throw BackendError.unknownModel(prepared.request.model) }
+        guard let generator = pool.checkout(prompt: prepared.job.promptTokens) else {
+            throw BackendError.failed("every session is busy; the server admits at most \(pool.count) generations at once")
         }
-        return PreparedPrompt(tokens: tokens, stop: stop)
-    }
-
-    public func validate(_ request: GenerationRequest) async throws -> Int {
-        try prepare(request).tokens.count
-    }
-
-    public func generate(_ request: GenerationRequest, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome {
-        let prepared = try prepare(request)
-        guard let pool else { throw BackendError.unknownModel(request.model) }
-        let job = GenerationJob(promptTokens: prepared.tokens, sampler: request.sampling, maxTokens: request.maxTokens,
-                                stopSequences: prepared.stop)
-        let generator = await pool.checkout(prompt: prepared.tokens)
+        defer { pool.checkin(generator) }
         // The generator is idle here (checked out, nothing queued), so this returns at once.
         if !promptCache { generator.resetCache() }
         let result: Result<GenerationSummary, GenerationError> = await withCheckedContinuation { continuation in
-            generator.start(job) { event in
+            generator.start(prepared.job) { event in
                 switch event {
                 case let .token(token):
                     if !token.text.isEmpty, !onText(token.text) { return .stop }
@@ -132,7 +123,6 @@ public final class EngineBackend: InferenceBackend {
                 return .proceed
             }
         }
-        await pool.checkin(generator)
         switch result {
         case let .success(summary):
             let finish: GenerationOutcome.FinishReason
@@ -165,40 +155,36 @@ public final class EngineBackend: InferenceBackend {
     }
 }
 
-/// The generators not in use; a request waits (in arrival order) when all are busy.
-actor GeneratorPool {
-    private var free: [TextGenerator]
-    private var waiters: [CheckedContinuation<TextGenerator, Never>] = []
-    nonisolated let count: Int
+/// The generators not in use. The server's admission queue lets at most `count` generations run,
+/// so a checkout finds a free one; waiting is the queue's job, not this list's.
+final class GeneratorPool: Sendable {
+    private let free: Mutex<[TextGenerator]>
+    let count: Int
 
     init(_ generators: [TextGenerator]) {
-        free = generators
+        free = Mutex(generators)
         count = generators.count
     }
 
     /// A free generator, the one whose cache shares the longest prefix with `prompt` first.
-    func checkout(prompt: [Int32]) async -> TextGenerator {
-        guard !free.isEmpty else {
-            return await withCheckedContinuation { waiters.append($0) }
-        }
-        var best = 0, bestLength = -1
-        for (i, generator) in free.enumerated() {
-            let cached = generator.cachedTokens
-            var n = 0
-            while n < cached.count, n < prompt.count, cached[n] == prompt[n] { n += 1 }
-            if n > bestLength {
-                best = i
-                bestLength = n
+    func checkout(prompt: [Int32]) -> TextGenerator? {
+        free.withLock { free in
+            guard !free.isEmpty else { return nil }
+            var best = 0, bestLength = -1
+            for (i, generator) in free.enumerated() {
+                let cached = generator.cachedTokens
+                var n = 0
+                while n < cached.count, n < prompt.count, cached[n] == prompt[n] { n += 1 }
+                if n > bestLength {
+                    best = i
+                    bestLength = n
+                }
             }
+            return free.remove(at: best)
         }
-        return free.remove(at: best)
     }
 
     func checkin(_ generator: TextGenerator) {
-        if waiters.isEmpty {
-            free.append(generator)
-        } else {
-            waiters.removeFirst().resume(returning: generator)
-        }
+        free.withLock { $0.append(generator) }
     }
 }

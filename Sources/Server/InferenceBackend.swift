@@ -5,13 +5,15 @@ import Engine
 public protocol InferenceBackend: Sendable {
     /// Models this backend serves (`GET /v1/models`).
     func models() -> [ServedModel]
-    /// Tokenizes and checks the request against the model's context; returns the prompt's token
-    /// count. Throws `BackendError` (unknown model, prompt too long, invalid parameter).
-    func validate(_ request: GenerationRequest) async throws -> Int
-    /// Runs one generation. `onText` receives each new piece of text (stop sequences already
-    /// removed) and returns false to stop early (client gone). Runs engine work off the caller's
-    /// thread (a background queue) and returns when the generation ends.
-    func generate(_ request: GenerationRequest, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome
+    /// Generations that can run at once; the server admits that many and queues the rest.
+    var concurrency: Int { get }
+    /// Renders, tokenizes and checks the request against the model's context, once per request.
+    /// Throws `BackendError` (unknown model, prompt too long, invalid parameter).
+    func prepare(_ request: GenerationRequest) async throws -> PreparedGeneration
+    /// Runs one prepared generation (the server calls it only inside an admission slot). `onText`
+    /// receives each new piece of text (stop sequences already removed) and returns false to stop
+    /// early (client gone). Runs engine work off the caller's thread and returns when it ends.
+    func generate(_ prepared: PreparedGeneration, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome
     /// Embeds each input; returns one vector per input and the number of tokens read.
     func embed(model: String, inputs: [String]) async throws -> (vectors: [[Float]], tokens: Int)
 }
@@ -49,6 +51,17 @@ public struct GenerationRequest: Sendable, Equatable {
         self.sampling = sampling
         self.stop = stop
     }
+}
+
+/// A request with its prompt tokenized and its stops decided: what `prepare` hands to `generate`.
+public struct PreparedGeneration: Sendable, Equatable {
+    public var request: GenerationRequest
+    public var job: GenerationJob
+    public init(request: GenerationRequest, job: GenerationJob) {
+        self.request = request
+        self.job = job
+    }
+    public var promptTokenCount: Int { job.promptTokens.count }
 }
 
 public struct GenerationOutcome: Sendable, Equatable {

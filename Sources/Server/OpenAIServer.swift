@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Hummingbird
 import Logging
@@ -9,8 +10,6 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 8080
     /// When set, every /v1 request needs `Authorization: Bearer <apiKey>`.
     public var apiKey: String?
-    /// Engine sessions running at once; further requests wait their turn in arrival order.
-    public var concurrentSessions: Int = 1
     /// Largest request body accepted.
     public var maxBodyBytes: Int = 4 << 20
     public init() {}
@@ -20,7 +19,8 @@ public struct ServerConfiguration: Sendable {
 public struct OpenAIServer: Sendable {
     public let backend: any InferenceBackend
     public let configuration: ServerConfiguration
-    public let queue: FairQueue
+    /// Sized by the backend's `concurrency`: the one place requests wait for a session.
+    public let queue: AdmissionQueue
     /// When set: every request is recorded there and the HTTP stack logs there instead of stderr.
     public let log: ServerLog?
 
@@ -28,7 +28,7 @@ public struct OpenAIServer: Sendable {
         self.backend = backend
         self.configuration = configuration
         self.log = log
-        queue = FairQueue(limit: configuration.concurrentSessions)
+        queue = AdmissionQueue(limit: backend.concurrency)
     }
 
     /// The router with every endpoint; `application()` serves it, tests drive it directly.
@@ -65,83 +65,79 @@ public struct OpenAIServer: Sendable {
 
     func listModels() throws -> Response {
         let created = Int(Date().timeIntervalSince1970)
-        let data = backend.models().map { m -> [String: Any] in
-            ["id": m.id, "object": "model", "created": created, "owned_by": "whetstone", "kind": m.kind.rawValue,
-             "context_length": m.contextLength]
+        let data = backend.models().map { m in
+            ModelListBody.Entry(id: m.id, created: created, kind: m.kind.rawValue, contextLength: m.contextLength)
         }
-        return try json(["object": "list", "data": data])
+        return try json(ModelListBody(data: data))
     }
 
     func completions(_ request: Request, context: BasicRequestContext, chat: Bool) async throws -> Response {
         let body = try await readBody(request)
         let (generation, stream) = chat ? try OpenAIRequestParser.chat(body) : try OpenAIRequestParser.completion(body)
         try requireModel(generation.model, kind: .generation)
-        let promptTokens: Int
+        let prepared: PreparedGeneration
         do {
-            promptTokens = try await backend.validate(generation)
+            prepared = try await backend.prepare(generation)
         } catch let e as BackendError {
             throw APIError.from(e)
         }
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
         let created = Int(Date().timeIntervalSince1970)
         if stream {
-            return streamingResponse(generation, id: String(id), created: created, chat: chat)
+            return streamingResponse(prepared, id: String(id), created: created, chat: chat)
         }
-        await queue.acquire()
+        let backend = self.backend
         let outcome: GenerationOutcome
         do {
-            outcome = try await backend.generate(generation) { _ in true }
-            await queue.release()
+            outcome = try await queue.withSlot { try await backend.generate(prepared) { _ in true } }
         } catch let e as BackendError {
-            await queue.release()
             throw APIError.from(e)
-        } catch {
-            await queue.release()
-            throw error
         }
-        let usage: [String: Any] = ["prompt_tokens": max(promptTokens, outcome.promptTokens),
-                                    "completion_tokens": outcome.completionTokens,
-                                    "total_tokens": max(promptTokens, outcome.promptTokens) + outcome.completionTokens]
-        let choice: [String: Any] = chat
-            ? ["index": 0, "message": ["role": "assistant", "content": outcome.text], "finish_reason": outcome.finishReason.rawValue,
-               "logprobs": NSNull()]
-            : ["index": 0, "text": outcome.text, "finish_reason": outcome.finishReason.rawValue, "logprobs": NSNull()]
-        return try json(["id": String(id), "object": chat ? "chat.completion" : "text_completion", "created": created,
-                         "model": generation.model, "choices": [choice], "usage": usage])
+        let promptTokens = max(prepared.promptTokenCount, outcome.promptTokens)
+        let usage = UsageBody(promptTokens: promptTokens, completionTokens: outcome.completionTokens,
+                              totalTokens: promptTokens + outcome.completionTokens)
+        if chat {
+            let choice = ChatCompletionResponseBody.Choice(message: .init(content: outcome.text), finishReason: outcome.finishReason.rawValue)
+            return try json(ChatCompletionResponseBody(id: String(id), created: created, model: generation.model, choices: [choice],
+                                                       usage: usage))
+        }
+        let choice = CompletionResponseBody.Choice(text: outcome.text, finishReason: Nullable(outcome.finishReason.rawValue))
+        return try json(CompletionResponseBody(id: String(id), object: "text_completion", created: created, model: generation.model,
+                                               choices: [choice], usage: usage))
     }
 
     /// Server-sent events: one chunk per text piece, a final chunk with the finish reason, `[DONE]`.
-    func streamingResponse(_ generation: GenerationRequest, id: String, created: Int, chat: Bool) -> Response {
+    func streamingResponse(_ prepared: PreparedGeneration, id: String, created: Int, chat: Bool) -> Response {
         let backend = self.backend
         let queue = self.queue
-        let object = chat ? "chat.completion.chunk" : "text_completion"
-        @Sendable func chunk(text: String?, role: Bool, finish: String?) -> ByteBuffer {
-            var choice: [String: Any] = ["index": 0, "finish_reason": finish as Any? ?? NSNull(), "logprobs": NSNull()]
-            if chat {
-                var delta: [String: Any] = [:]
-                if role { delta["role"] = "assistant" }
-                if let text { delta["content"] = text }
-                choice["delta"] = delta
-            } else {
-                choice["text"] = text ?? ""
-            }
-            let payload: [String: Any] = ["id": id, "object": object, "created": created, "model": generation.model, "choices": [choice]]
-            let data = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let model = prepared.request.model
+        @Sendable func event(_ body: some Encodable) -> ByteBuffer {
+            let data = (try? BodyCoding.encode(body)) ?? Data("{}".utf8)
             return ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n")
+        }
+        @Sendable func chunk(text: String?, role: Bool, finish: String?) -> ByteBuffer {
+            if chat {
+                let delta = ChatCompletionChunkBody.Delta(role: role ? "assistant" : nil, content: text)
+                return event(ChatCompletionChunkBody(id: id, created: created, model: model,
+                                                     choices: [.init(delta: delta, finishReason: Nullable(finish))]))
+            }
+            return event(CompletionResponseBody(id: id, object: "text_completion", created: created, model: model,
+                                                choices: [.init(text: text ?? "", finishReason: Nullable(finish))], usage: nil))
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             let (pieces, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
-            let clientGone = StopFlag()
-            await queue.acquire()
+            let clientGone = CancellationFlag()
             let generationTask = Task<Result<GenerationOutcome, any Error>, Never> {
                 defer { continuation.finish() }
                 do {
-                    return .success(try await backend.generate(generation) { piece in
-                        continuation.yield(piece)
-                        return !clientGone.isSet
+                    return .success(try await queue.withSlot {
+                        try await backend.generate(prepared) { piece in
+                            continuation.yield(piece)
+                            return !clientGone.isCancelled
+                        }
                     })
                 } catch {
                     return .failure(error)
@@ -155,18 +151,16 @@ public struct OpenAIServer: Sendable {
                 }
             } catch {
                 writeFailed = true
-                clientGone.set()
+                clientGone.cancel()
             }
             let result = await generationTask.value
-            await queue.release()
             if writeFailed { return }
             switch result {
             case let .success(outcome):
                 try await writer.write(chunk(text: chat ? nil : "", role: false, finish: outcome.finishReason.rawValue))
             case let .failure(error):
                 let api = (error as? BackendError).map(APIError.from) ?? APIError(status: 500, message: "\(error)", type: "server_error")
-                let data = (try? JSONSerialization.data(withJSONObject: api.body)) ?? Data()
-                try await writer.write(ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n"))
+                try await writer.write(event(ErrorBody(api)))
             }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
@@ -182,11 +176,9 @@ public struct OpenAIServer: Sendable {
         } catch let e as BackendError {
             throw APIError.from(e)
         }
-        let data = result.vectors.enumerated().map { i, v -> [String: Any] in
-            ["object": "embedding", "index": i, "embedding": v.map(Double.init)]
-        }
-        return try json(["object": "list", "data": data, "model": model,
-                         "usage": ["prompt_tokens": result.tokens, "total_tokens": result.tokens]])
+        let data = result.vectors.enumerated().map { i, v in EmbeddingListBody.Entry(index: i, embedding: v.map(Double.init)) }
+        return try json(EmbeddingListBody(data: data, model: model,
+                                          usage: .init(promptTokens: result.tokens, totalTokens: result.tokens)))
     }
 
     // MARK: helpers
@@ -212,8 +204,8 @@ public struct OpenAIServer: Sendable {
     }
 }
 
-func json(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+func json(_ body: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let data = try BodyCoding.encode(body)
     var headers = HTTPFields()
     headers[.contentType] = "application/json"
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -225,11 +217,11 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return try json(error.body, status: .init(code: error.status))
+            return try json(ErrorBody(error), status: .init(code: error.status))
         } catch let error as HTTPError {
             let api = APIError(status: Int(error.status.code),
                                message: error.status == .notFound ? "Unknown endpoint \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
-            return try json(api.body, status: error.status)
+            return try json(ErrorBody(api), status: error.status)
         }
     }
 }
@@ -256,20 +248,4 @@ private func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
     }
     return diff == 0
-}
-
-/// Set once from the request side when the client went away; read by the engine callback.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
-    }
 }

@@ -80,7 +80,6 @@ public final class RunningServer: @unchecked Sendable {
         var configuration = ServerConfiguration()
         configuration.host = settings.host
         configuration.port = settings.port
-        configuration.concurrentSessions = settings.sessions
         configuration.apiKey = settings.apiKey
         if settings.apiKey == nil, !settings.isLoopback {
             note("warning: listening on \(settings.host) without an API key; anyone who can reach it can use it")

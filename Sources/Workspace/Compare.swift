@@ -333,9 +333,8 @@ public final class CompareRunner {
             let chat = try loaded.chatTemplate(named: file.chatTemplate)
             // Substitution is one pass: braces inside the input are kept as text.
             row.prompt = try file.render(with: chat, overriding: ["input": input])
-            let ids = try loaded.encode(row.prompt, parseSpecialTokens: chat.kind != .none)
-            let job = GenerationJob(promptTokens: ids, sampler: file.sampler, maxTokens: file.maxTokens,
-                                    stopSequences: file.stop + [chat.endOfTurnText].compactMap { $0 })
+            let job = try loaded.prepare(.rendered(row.prompt), template: chat, sampler: file.sampler, maxTokens: file.maxTokens,
+                                         stops: file.stop).job
             // Events arrive on the generator's queue; hand them to the caller's callback in order.
             let relay = EventRelay()
             let session = loaded.generator.start(job) { event in

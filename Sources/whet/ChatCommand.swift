@@ -36,7 +36,7 @@ struct ChatCommand: ParsableCommand {
             sampling.apply(to: &settings)
             try settings.validate()
             let maxTokens = sampling.maxTokens ?? 512
-            let stops = sampling.stop + [chat.endOfTurnText].compactMap { $0 }
+            let stops = sampling.stop
             let root: [ChatMessage] = system.map { [.system($0)] } ?? []
             var messages = root
             var turns = 0
@@ -66,19 +66,21 @@ struct ChatCommand: ParsableCommand {
                     continue
                 }
                 messages.append(.user(input))
-                var ids = try loaded.encode(try chat.render(messages), parseSpecialTokens: true)
+                func prepared() throws -> GenerationJob {
+                    try loaded.prepare(.messages(messages), template: chat, sampler: settings, maxTokens: maxTokens, stops: stops).job
+                }
+                var job = try prepared()
                 // Keep room for the reply: forget the oldest exchanges first.
-                while ids.count + maxTokens >= loaded.generator.contextLength, messages.count - root.count > 1 {
+                while job.promptTokens.count + maxTokens >= loaded.generator.contextLength, messages.count - root.count > 1 {
                     messages.removeSubrange(root.count..<(root.count + 2))
-                    ids = try loaded.encode(try chat.render(messages), parseSpecialTokens: true)
+                    job = try prepared()
                     CommandOutput.progress("(oldest exchange dropped to fit the context)")
                 }
-                if ids.count + 1 >= loaded.generator.contextLength {
+                if job.promptTokens.count + 1 >= loaded.generator.contextLength {
                     messages.removeLast()
-                    CommandOutput.progress("that message does not fit in the context (\(ids.count) tokens of \(loaded.generator.contextLength)); write a shorter one")
+                    CommandOutput.progress("that message does not fit in the context (\(job.promptTokens.count) tokens of \(loaded.generator.contextLength)); write a shorter one")
                     continue
                 }
-                let job = GenerationJob(promptTokens: ids, sampler: settings, maxTokens: maxTokens, stopSequences: stops)
                 let session = loaded.generator.start(job) { event in
                     switch event {
                     case let .token(token): writeStdout(token.text)

@@ -31,6 +31,16 @@ struct GenerateCommand: ParsableCommand {
     var stream = false
     @Option(name: .customLong("save-prompt-file"), help: "Write the effective prompt (template, variables, settings) to this JSON file.")
     var savePromptFile: String?
+    @Flag(name: .customLong("dry-run"), help: "Print the prepared prompt (the text the model reads, its token ids, the stop sequences) and generate nothing.")
+    var dryRun = false
+
+    /// What `--dry-run` prints.
+    struct PreparedReport: Encodable {
+        let prompt: String
+        let prompt_token_ids: [Int32]
+        let stop_sequences: [String]
+        let max_tokens: Int
+    }
 
     mutating func run() throws {
         try reportingErrors {
@@ -62,8 +72,20 @@ struct GenerateCommand: ParsableCommand {
                 try spec.save(to: URL(fileURLWithPath: (savePromptFile as NSString).expandingTildeInPath))
                 CommandOutput.progress("saved prompt file \(savePromptFile)")
             }
-            let ids = try loaded.encode(text, parseSpecialTokens: chat.kind != .none)
-            let job = GenerationJob(promptTokens: ids, sampler: spec.sampler, maxTokens: spec.maxTokens, stopSequences: spec.stop)
+            let job = try loaded.prepare(.rendered(text), template: chat, sampler: spec.sampler, maxTokens: spec.maxTokens,
+                                         stops: spec.stop).job
+            if dryRun {
+                let report = PreparedReport(prompt: text, prompt_token_ids: job.promptTokens, stop_sequences: job.stopSequences,
+                                            max_tokens: job.maxTokens)
+                if output.json {
+                    try CommandOutput.printJSON(report)
+                } else {
+                    print(text)
+                    CommandOutput.progress("\(job.promptTokens.count) prompt tokens: \(job.promptTokens.map(String.init).joined(separator: " "))")
+                    CommandOutput.progress("stop sequences: \(job.stopSequences.isEmpty ? "(none)" : job.stopSequences.map { "\"\($0)\"" }.joined(separator: ", "))")
+                }
+                return
+            }
             let toStdout = stream && !output.json
             let toStderr = stream && output.json
             let summary = try loaded.generator.generate(job) { event in

@@ -116,12 +116,10 @@ struct RagCommand: ParsableCommand {
                 if !retrieveOnly {
                     let loaded = try LoadedTextModel.open(try ModelLocator.locate(generationModel))
                     let chat = try loaded.chatTemplate(named: "auto")
-                    let text = try chat.render([.user(prompt)], addGenerationPrompt: true)
                     var sampler = SamplerSettings()
                     sampler.temperature = temperature
                     if let seed { sampler.seed = seed }
-                    let job = GenerationJob(promptTokens: try loaded.encode(text, parseSpecialTokens: true), sampler: sampler,
-                                            maxTokens: maxTokens)
+                    let job = try loaded.prepare(.messages([.user(prompt)]), template: chat, sampler: sampler, maxTokens: maxTokens).job
                     let streaming = !output.json
                     if streaming { print("") }
                     summary = try loaded.generator.generate(job) { event in

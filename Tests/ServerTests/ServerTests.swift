@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Engine
 import Testing
 @testable import Server
 
@@ -17,13 +18,19 @@ final class ScriptedBackend: InferenceBackend {
         case let .chat(turns): return turns.map { $0.content.split(separator: " ").count + 4 }.reduce(1, +)
         }
     }
-    func validate(_ r: GenerationRequest) async throws -> Int {
+    let concurrency = 1
+    /// How many times each request's prompt was prepared (the server must tokenize once).
+    let preparations = OrderLog()
+    func prepare(_ r: GenerationRequest) async throws -> PreparedGeneration {
         guard r.model == "tiny" else { throw BackendError.unknownModel(r.model) }
         let n = promptTokens(r)
         guard n <= 32 else { throw BackendError.promptTooLong(tokens: n, limit: 32) }
-        return n
+        preparations.append(n)
+        return PreparedGeneration(request: r, job: GenerationJob(promptTokens: Array(repeating: 1, count: n),
+                                                                  sampler: r.sampling, maxTokens: r.maxTokens, stopSequences: r.stop))
     }
-    func generate(_ r: GenerationRequest, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome {
+    func generate(_ prepared: PreparedGeneration, onText: @escaping @Sendable (String) -> Bool) async throws -> GenerationOutcome {
+        let r = prepared.request
         var text = ""
         var count = 0
         for w in words.prefix(r.maxTokens) {
@@ -55,10 +62,10 @@ private func errorCode(_ buffer: ByteBuffer) -> String? {
     ((decode(buffer)["error"] as? [String: Any])?["code"]) as? String
 }
 
-private func makeApp(apiKey: String? = nil) -> some ApplicationProtocol {
+private func makeApp(apiKey: String? = nil, backend: ScriptedBackend = ScriptedBackend()) -> some ApplicationProtocol {
     var config = ServerConfiguration()
     config.apiKey = apiKey
-    let server = OpenAIServer(backend: ScriptedBackend(), configuration: config)
+    let server = OpenAIServer(backend: backend, configuration: config)
     return Application(router: server.router())
 }
 
@@ -175,8 +182,26 @@ private func makeApp(apiKey: String? = nil) -> some ApplicationProtocol {
         }
     }
 
+    @Test func eachRequestIsPreparedOnce() async throws {
+        let backend = ScriptedBackend()
+        try await makeApp(backend: backend).test(.router) { client in
+            try await client.execute(uri: "/v1/completions", method: .post,
+                                     body: body(["model": "tiny", "prompt": "Say hi", "max_tokens": 3])) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "tiny", "messages": [["role": "user", "content": "Hi there"]],
+                                                 "stream": true])) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("[DONE]"))
+            }
+        }
+        // One preparation per request: 3 tokens ("Say hi" + 1), then 7 (2 words + 4 + 1).
+        #expect(backend.preparations.values == [3, 7])
+    }
+
     @Test func fairQueueAdmitsInArrivalOrder() async throws {
-        let queue = FairQueue(limit: 1)
+        let queue = AdmissionQueue(limit: 1)
         await queue.acquire()
         let order = OrderLog()
         let first = Task { await queue.acquire(); order.append(1); await queue.release() }

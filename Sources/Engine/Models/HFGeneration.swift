@@ -51,7 +51,7 @@ public final class HFTextTokenizer: TextTokenizer, @unchecked Sendable {
         self.tokenizer = tokenizer
         var stops = Set(config.eosTokenIds.map { Int32($0) })
         // Chat models end turns with these even when config.json names only the document end.
-        for name in ["<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>"] {
+        for name in EndOfGeneration.tokenNames {
             if let id = tokenizer.id(of: name) { stops.insert(Int32(id)) }
         }
         endOfGenerationTokens = stops

@@ -113,11 +113,6 @@ public final class ByteLevelBPETokenizer: Sendable {
         "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
         "<reponame>", "<|file_sep|>",
     ]
-    /// Tokens that end generation, found by their text as llama.cpp does (with EOS itself).
-    static let endOfGenerationNames: Set<String> = [
-        "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-        "<|end_of_text|>", "<end_of_utterance>", "<|fim_pad|>", "<|fim_repo|>", "<|repo_name|>", "<|file_sep|>",
-    ]
 
     public convenience init(gguf: GGUFFile) throws {
         let meta = gguf.metadata
@@ -220,7 +215,7 @@ public final class ByteLevelBPETokenizer: Sendable {
         }
 
         var eog: Set<Int32> = [eosID]
-        for name in Self.endOfGenerationNames {
+        for name in EndOfGeneration.tokenNames {
             if let id = table.find(Array(name.utf8), in: texts) { eog.insert(id) }
         }
         let special = { (i: Int) in [.control, .userDefined, .unknown].contains(typeList[i]) }

@@ -208,9 +208,7 @@ public final class SentencePieceTokenizer: Sendable {
         }
 
         var eog: Set<Int32> = [configuration.eosID]
-        let eogNames: Set<String> = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                     "<|eom_id|>", "<EOT>", "<|end_of_text|>", "<end_of_utterance>"]
-        for name in eogNames {
+        for name in EndOfGeneration.tokenNames {
             if let id = table.find(Array(name.utf8), in: texts) { eog.insert(id) }
         }
 

@@ -47,13 +47,14 @@ public final class ModelHost: @unchecked Sendable {
         }
     }
 
-    /// What a generation needs, with the chat template the model asks for.
-    static func promptTokens(_ model: LoadedTextModel, system: String, user: String) throws -> [Int32] {
+    /// The Prompt pane's system + user text as a generation job, with the chat template the model asks for.
+    static func prepare(_ model: LoadedTextModel, system: String, user: String, sampler: SamplerSettings = SamplerSettings(),
+                        maxTokens: Int = 256, stops: [String] = []) throws -> GenerationJob {
         let chat = try model.chatTemplate(named: "auto")
         var messages: [ChatMessage] = []
         if !system.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { messages.append(.system(system)) }
         messages.append(.user(user))
-        return try model.encode(try chat.render(messages), parseSpecialTokens: chat.kind != .none)
+        return try model.prepare(.messages(messages), template: chat, sampler: sampler, maxTokens: maxTokens, stops: stops).job
     }
 }
 
@@ -96,9 +97,8 @@ public enum GenerationWork {
             if ctx.isCancelled { return }
             guard !request.user.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw WorkbenchError.emptyPrompt }
             let model = try host.model(adapter: request.adapter)
-            let ids = try ModelHost.promptTokens(model, system: request.system, user: request.user)
-            let job = GenerationJob(promptTokens: ids, sampler: request.sampler, maxTokens: request.parameters.maxTokens,
-                                    stopSequences: request.parameters.stop)
+            let job = try ModelHost.prepare(model, system: request.system, user: request.user, sampler: request.sampler,
+                                            maxTokens: request.parameters.maxTokens, stops: request.parameters.stop)
             let slot = request.slot
             let start = DispatchTime.now().uptimeNanoseconds
             let summary = try model.generator.generate(job) { event in
@@ -124,8 +124,8 @@ public enum GenerationWork {
     /// Counts the prompt tokens of `system` + `user` with the model's template (on a job queue).
     public static func countTokens(system: String, user: String, revision: Int, host: ModelHost, context ctx: JobContext) throws {
         guard let model = host.model else { return }
-        let ids = try ModelHost.promptTokens(model, system: system, user: user)
-        ctx.post(.tokenCount(revision: revision, count: ids.count))
+        let job = try ModelHost.prepare(model, system: system, user: user)
+        ctx.post(.tokenCount(revision: revision, count: job.promptTokens.count))
     }
 
     /// Inspects every installed model (file headers only).

@@ -1,5 +1,6 @@
-/// Admits at most `limit` concurrent engine sessions; later requests wait in arrival order.
-public actor FairQueue {
+/// The server's one admission queue: at most `limit` generations run at once (the backend's
+/// `concurrency`); later requests wait in arrival order.
+public actor AdmissionQueue {
     public let limit: Int
     private var active = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -25,4 +26,19 @@ public actor FairQueue {
 
     public var waiting: Int { waiters.count }
     public var running: Int { active }
+}
+
+extension AdmissionQueue {
+    /// Runs `body` holding a slot, released however `body` ends.
+    public nonisolated func withSlot<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        await acquire()
+        do {
+            let value = try await body()
+            await release()
+            return value
+        } catch {
+            await release()
+            throw error
+        }
+    }
 }
