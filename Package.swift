@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module rule (see docs/architecture.md): arrows point down only.
-// whet → Workbench → {TUI, Training, Evaluation, ...} → Engine → {CBLAS, CKernels}
+// whet → Workbench → {TUI, Training, Evaluation, Comparison, ...} → Engine → {CBLAS, CKernels}
 // Only TUICurses imports CNCurses; the engine never imports a terminal module.
 
 let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -30,13 +30,15 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Engine"], swiftSettings: optimize),
         .target(name: "Retrieval", dependencies: ["Engine"], swiftSettings: optimize),
         .target(name: "Workspace", dependencies: ["Engine", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Runs configurations side by side and stores the outputs: above the store and the engine.
+        .target(name: "Comparison", dependencies: ["Engine", "Workspace"]),
         .target(name: "Server", dependencies: ["Engine", .product(name: "Hummingbird", package: "hummingbird")]),
         .target(name: "TUI"),
         .target(name: "TUICurses", dependencies: ["TUI", "CNCurses"]),
         .target(name: "TUITesting", dependencies: ["TUI"]),
-        .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation", "Workspace", "Retrieval", "Server"]),
+        .target(name: "Workbench", dependencies: ["TUI", "Engine", "Training", "Evaluation", "Workspace", "Comparison", "Retrieval", "Server"]),
         .executableTarget(name: "whet", dependencies: [
-            "Engine", "Training", "Evaluation", "Workspace", "Server", "Workbench", "TUI", "TUICurses", "Retrieval",
+            "Engine", "Training", "Evaluation", "Workspace", "Comparison", "Server", "Workbench", "TUI", "TUICurses", "Retrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -44,7 +46,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Engine", "TestSupport"]),
-        .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Training", "TestSupport"]),
+        .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Comparison", "Training", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "TestSupport",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting"]),

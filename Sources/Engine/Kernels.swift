@@ -99,6 +99,11 @@ public enum Kernels {
     @inline(__always)
     public static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
 
+    /// GELU with the exact erf form BERT's and GPT-2's "gelu" mean: x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
+    public static func geluErf(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.707_106_781_186_547_6)) }
+    }
+
     public static func geluTanh(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] = geluTanh(x[i]) }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Comparison
 import Workspace
 
 /// `whet compare run|show|pick|export`: N configurations on the same inputs, human picks, and the

@@ -68,7 +68,7 @@ private func maxAbsDifference(_ t: Tensor, _ reference: [[Float]]) -> Float {
         let model = try HFDecoderLoader.load(folder: TinyReference.folder("tiny-gpt2"))
         #expect(throws: TensorError.self) { try model.logits([model.config.vocabSize]) }
         #expect(throws: DecoderKVCache.CacheError.self) { try model.forward([1, 2, 3], cache: model.makeCache(capacity: 2)) }
-        #expect(throws: BERTModel.InputError.self) { try model.logits([]) }
+        #expect(throws: ModelError.emptyInput) { try model.logits([]) }
     }
 
     @Test func configsDescribeTheirArchitecture() throws {

@@ -117,7 +117,10 @@ final class EventInboxFlag: @unchecked Sendable {
         s.autoRerun = false
         #expect(!s.wantsRerun && s.isStale)
         s.promptTokenCount = 100
-        #expect(abs(s.contextUsage - Double(100 + s.parameters.maxTokens) / 1000) < 1e-12)
+        // The meter counts the prompt and the generated tokens.
+        #expect(s.contextUsedTokens == 100 + s.generatedTokens)
+        #expect(abs(s.contextFraction - Double(100 + s.generatedTokens) / 1000) < 1e-12)
+        #expect(s.wantsRerun == false && s.wantsRestart == false) // auto re-run is off
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 import Training
+@testable import Comparison
 @testable import Workspace
 
 private func temporaryFolder() throws -> URL {

@@ -113,15 +113,10 @@ public final class BERTModel: @unchecked Sendable {
 
     private func activate(_ x: Tensor) -> Tensor {
         switch config.hiddenAct {
-        case "gelu": return x.mapRows { src, dst, n in BERTModel.geluErf(src, dst, n) }
+        case "gelu": return x.mapRows { src, dst, n in Kernels.geluErf(src, output: dst, n) }
         case "relu": return x.mapRows { src, dst, n in for i in 0..<n { dst[i] = max(src[i], 0) } }
         default: return x.geluTanh()
         }
-    }
-
-    /// GELU with the exact erf form BERT's "gelu" means: x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
-    static func geluErf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n { y[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.707_106_781_186_547_6)) }
     }
 
     /// Bidirectional multi-head attention over `[T, hidden]` projections; heads are column blocks.

@@ -115,7 +115,7 @@ public enum HFDecoderLoader {
 
 enum DecoderInput {
     static func check(_ ids: [Int], vocab: Int, cache: DecoderKVCache) throws {
-        guard !ids.isEmpty else { throw BERTModel.InputError.empty }
+        guard !ids.isEmpty else { throw ModelError.emptyInput }
         for id in ids where id < 0 || id >= vocab {
             throw TensorError.indexOutOfRange(operation: "token id", index: id, bound: vocab)
         }

@@ -71,7 +71,7 @@ public final class GPT2Model: HFDecoderModel, @unchecked Sendable {
             let up = try Tensor.matmul(n2, layer.up) + layer.upBias
             let activated = config.hiddenAct == "relu"
                 ? up.mapRows { s, o, n in for i in 0..<n { o[i] = max(s[i], 0) } }
-                : (config.hiddenAct == "gelu" ? up.mapRows { s, o, n in BERTModel.geluErf(s, o, n) } : up.geluTanh())
+                : (config.hiddenAct == "gelu" ? up.mapRows { s, o, n in Kernels.geluErf(s, output: o, n) } : up.geluTanh())
             x = try x + (Tensor.matmul(activated, layer.down) + layer.downBias)
         }
         cache.advance(by: t)

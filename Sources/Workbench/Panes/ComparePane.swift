@@ -14,20 +14,20 @@ public final class ComparePane: Pane {
     let columnsView: CompareColumnsView
     private let inputPanel: Panel
 
-    static func defaultColumns() -> [CompareColumn] {
+    static func defaultColumns() -> (CompareColumn, CompareColumn) {
         var greedy = GenerationParameters()
         greedy.temperature = 0
         greedy.maxTokens = 96
         var warm = GenerationParameters()
         warm.temperature = 0.9
         warm.maxTokens = 96
-        return [CompareColumn(label: "A", model: "active", parameters: greedy),
-                CompareColumn(label: "B", model: "active", parameters: warm)]
+        return (CompareColumn(label: "A", model: "active", parameters: greedy),
+                CompareColumn(label: "B", model: "active", parameters: warm))
     }
 
     init(shell: WorkbenchShell) {
-        // Two columns always satisfy the 2…4 rule.
-        state = (try? ComparePaneState(columns: Self.defaultColumns()))!
+        let (a, b) = Self.defaultColumns()
+        state = ComparePaneState(pair: a, b)
         columnsView = CompareColumnsView()
         inputPanel = Panel("Input", input)
         super.init(title: "Compare", shell: shell)

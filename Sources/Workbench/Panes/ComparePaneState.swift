@@ -35,6 +35,11 @@ public struct ComparePaneState: Sendable, Equatable {
     public private(set) var columns: [CompareColumn]
     public var runningJob: JobID?
 
+    /// Two columns: always within the 2…4 rule, so this cannot fail.
+    public init(pair first: CompareColumn, _ second: CompareColumn) {
+        columns = [first, second]
+    }
+
     public init(columns: [CompareColumn]) throws {
         guard (2...4).contains(columns.count) else { throw CompareError.columnCount(columns.count) }
         self.columns = columns

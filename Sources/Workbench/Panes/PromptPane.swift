@@ -174,12 +174,11 @@ public final class PromptPane: Pane {
 
     /// A setting of the output changed: re-run (auto re-run) or leave the output marked stale.
     private func settingsChanged() {
-        // A re-run only makes sense once there is an output to refresh.
-        guard state.autoRerun, state.outputSource != nil else { return }
-        if state.runningJob != nil {
+        // The state's rules: only an output that no longer matches the settings is refreshed.
+        if state.wantsRestart, let job = state.runningJob {
             rerunPending = true
-            if let job = state.runningJob { shell.jobs.cancel(job) }
-        } else {
+            shell.jobs.cancel(job)
+        } else if state.wantsRerun {
             run()
         }
     }
@@ -241,9 +240,7 @@ public final class PromptPane: Pane {
         if let reused = state.reusedPromptTokens, reused > 0 { promptLine.append(Span(" (\(reused) from cache)", .muted)) }
         var genLine = [Span("generated ", .muted), Span("\(state.generatedTokens)", .accent), Span(" tok", .muted)]
         if let tps = state.liveTokensPerSecond { genLine += [Span("  ·  ", .muted), Span(String(format: "%.1f", tps), .accent), Span(" tok/s", .muted)] }
-        let ctx = state.contextLength
-        let used = (state.promptTokenCount ?? 0) + state.generatedTokens
-        let fraction = ctx > 0 ? Double(used) / Double(ctx) : 0
+        let (ctx, used, fraction) = (state.contextLength, state.contextUsedTokens, state.contextFraction)
         let ctxLine = ctx > 0
             ? [Span("context ", .muted), Span(meter(fraction, width: 12), Style(fraction > 0.9 ? .warning : .accent, on: .surface)),
                Span(String(format: " %d / %d (%.0f%%)", used, ctx, fraction * 100), .muted)]

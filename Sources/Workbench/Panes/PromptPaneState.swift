@@ -145,9 +145,12 @@ public struct PromptPaneState: Sendable, Equatable {
             || source.retrieval != retrievalEnabled
     }
 
-    /// Share of the context the prompt plus the token budget would take (0…1+).
-    public var contextUsage: Double {
-        Double((promptTokenCount ?? 0) + parameters.maxTokens) / Double(max(contextLength, 1))
+    /// Positions of the context in use: the prompt and what has been generated so far (the pane's meter).
+    public var contextUsedTokens: Int { (promptTokenCount ?? 0) + generatedTokens }
+
+    /// `contextUsedTokens` as a share of the context (0 before a model is loaded).
+    public var contextFraction: Double {
+        contextLength > 0 ? Double(contextUsedTokens) / Double(contextLength) : 0
     }
 
     /// Moves a slider by `steps` key presses; returns whether the value changed.
@@ -166,6 +169,9 @@ public struct PromptPaneState: Sendable, Equatable {
 
     /// Whether a change should start a new generation now (the controller debounces slider drags).
     public var wantsRerun: Bool { autoRerun && isStale && runningJob == nil }
+
+    /// Whether a change should stop the running generation and start again once it ended.
+    public var wantsRestart: Bool { autoRerun && isStale && runningJob != nil }
 
     /// Records that a generation started with the current prompt and settings.
     public mutating func generationStarted(_ job: JobID) {

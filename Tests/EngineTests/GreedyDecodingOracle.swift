@@ -1,22 +1,26 @@
 import Foundation
+@testable import Engine
+
+// A second, deliberately plain decode loop: the oracle the generator's temperature-0 path and the
+// llama.cpp greedy fixtures are checked against. It lives with the tests because nothing else uses it.
 
 /// The result of a greedy (argmax) continuation.
-public struct GreedyContinuation: Sendable, Equatable {
-    public enum StopReason: String, Sendable, Codable {
+struct GreedyContinuation: Sendable, Equatable {
+    enum StopReason: String, Sendable, Codable {
         case endOfGeneration = "end_of_generation"
         case maxTokens = "max_tokens"
         case contextFull = "context_full"
     }
 
-    public var tokenIds: [Int32]
-    public var stopReason: StopReason
+    var tokenIds: [Int32]
+    var stopReason: StopReason
     /// Prompt tokens run through the model (after the reused prefix).
-    public var promptTokensProcessed: Int
-    public var promptSeconds: Double
-    public var generationSeconds: Double
+    var promptTokensProcessed: Int
+    var promptSeconds: Double
+    var generationSeconds: Double
 }
 
-public extension Gemma3Session {
+extension DecoderSession {
     /// Greedy continuation of `prompt`: appends the argmax token until `maxTokens` tokens, a token in
     /// `stopTokens` (not included), or the end of the context. Reuses the longest cached prefix of
     /// `prompt` when `cachedTokens` says what the cache holds.
