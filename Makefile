@@ -7,7 +7,7 @@ CONFIG ?= release
 SWIFT_FLAGS ?= -c $(CONFIG)
 WHET := .build/$(CONFIG)/whet
 
-.PHONY: run test setup deps models build bench clean help
+.PHONY: run test setup deps models build bench lint clean help
 
 help:
 	@echo "make run    - set up, build and open the workbench"
@@ -15,6 +15,7 @@ help:
 	@echo "make setup  - only install system packages and models"
 	@echo "make build  - only build (release)"
 	@echo "make bench  - speed figures on the default model (release)"
+	@echo "make lint   - the swift-format house rules (.swift-format; part of make test)"
 
 setup: deps models
 
@@ -30,7 +31,10 @@ build: deps
 run: setup build
 	$(WHET) $(ARGS)
 
-test: setup
+lint:
+	@bash scripts/lint.sh
+
+test: setup lint
 	CONFIG=$(CONFIG) bash scripts/run-tests.sh $(TEST_FLAGS)
 
 bench: setup build

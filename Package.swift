@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "WorkspaceTests", dependencies: ["Workspace", "Comparison", "Training", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine", "TestSupport",
                                                         .product(name: "HummingbirdTesting", package: "hummingbird")]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "TUITesting", "TestSupport"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Server", "TUI", "TUITesting", "TestSupport"], exclude: ["Snapshots"]),
     ],
     swiftLanguageModes: [.v6]

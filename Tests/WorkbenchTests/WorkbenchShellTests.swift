@@ -63,26 +63,9 @@ final class ShellDriver {
     func type(_ s: String) { backend.type(s); settle() }
 }
 
-/// Compares `actual` with Snapshots/<name>.txt. With WHET_RECORD_SNAPSHOTS=1 the file is (re)written
-/// instead, and the test records that it did so it cannot silently pass.
+/// Compares `actual` with Snapshots/<name>.txt (`WHET_RECORD_SNAPSHOTS=1` records it).
 func expectMatchesSnapshot(_ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    let url = snapshotFolder.appendingPathComponent("\(name).txt")
-    if ProcessInfo.processInfo.environment["WHET_RECORD_SNAPSHOTS"] == "1" {
-        try? FileManager.default.createDirectory(at: snapshotFolder, withIntermediateDirectories: true)
-        try? (actual + "\n").write(to: url, atomically: true, encoding: .utf8)
-        Issue.record("recorded snapshot \(name); run again without WHET_RECORD_SNAPSHOTS", sourceLocation: sourceLocation)
-        return
-    }
-    guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-        Issue.record("no snapshot \(url.path); record it with WHET_RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
-        return
-    }
-    if actual + "\n" != expected {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("whet-snapshots")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try? actual.write(to: dir.appendingPathComponent("\(name).txt"), atomically: true, encoding: .utf8)
-    }
-    #expect(actual + "\n" == expected, "snapshot \(name) differs (actual written to $TMPDIR/whet-snapshots)", sourceLocation: sourceLocation)
+    SnapshotExpectations.expectMatchesFile(actual, folder: snapshotFolder, name, sourceLocation: sourceLocation)
 }
 
 @Suite struct WorkbenchSnapshotTests {

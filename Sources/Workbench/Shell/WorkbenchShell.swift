@@ -59,13 +59,21 @@ public final class WorkbenchShell {
     private var themeNames: [String] = []
     public private(set) var latency: LatencyLog?
 
-    // Built right after the stored properties above, so each pane can keep a reference to the shell.
+    // Built right after the stored properties above, so each pane can keep a reference to the shell;
+    // set once in `init` and never nil after it returns, hence implicitly unwrapped.
+    // swift-format-ignore: NeverUseImplicitlyUnwrappedOptionals
     public private(set) var scope: ScopePane!
+    // swift-format-ignore: NeverUseImplicitlyUnwrappedOptionals
     public private(set) var models: ModelsPane!
+    // swift-format-ignore: NeverUseImplicitlyUnwrappedOptionals
     public private(set) var prompt: PromptPane!
+    // swift-format-ignore: NeverUseImplicitlyUnwrappedOptionals
     public private(set) var train: TrainPane!
+    // swift-format-ignore: NeverUseImplicitlyUnwrappedOptionals
     public private(set) var evaluate: EvaluatePane!
+    // swift-format-ignore: NeverUseImplicitlyUnwrappedOptionals
     public private(set) var compare: ComparePane!
+    // swift-format-ignore: NeverUseImplicitlyUnwrappedOptionals
     public private(set) var deploy: DeployPane!
 
     public init(backend: any TerminalBackend, configuration: WorkbenchConfiguration, theme: Theme = .defaultDark) {
@@ -156,8 +164,8 @@ public final class WorkbenchShell {
         switch (key.key, key.modifiers) {
         case (.tab, []): select(pane: (tabs.selected + 1) % panes.count); return .handled
         case (.backTab, _): select(pane: (tabs.selected - 1 + panes.count) % panes.count); return .handled
-        case (.character(let c), let m) where (m.isEmpty || m == .alt) && ("1"..."7").contains(c):
-            select(pane: Int(String(c))! - 1); return .handled
+        case (.character(let c), let m) where (m.isEmpty || m == .alt) && c.isASCII && (1...7).contains(c.wholeNumberValue ?? 0):
+            select(pane: (c.wholeNumberValue ?? 1) - 1); return .handled
         case (.function(let n), []) where (1...7).contains(n): select(pane: n - 1); return .handled
         case (.character("q"), .control): app.requestQuit(); return .handled
         case (.character("t"), .control): nextTheme(); return .handled

@@ -172,7 +172,7 @@ struct JinjaLexer {
                 throw JinjaError.syntax(message: block ? "a block tag {% is never closed" : "an output tag {{ is never closed", line: tagLine)
             }
             if depth == 0 {
-                if (s[i] == "-" || (block && s[i] == "+")), starts(with: end, at: i + 1) {
+                if s[i] == "-" || (block && s[i] == "+"), starts(with: end, at: i + 1) {
                     finishTag(endAt: i + 1, endLength: 2, sign: s[i], trimNewline: block)
                     return tokens
                 }
