@@ -154,6 +154,7 @@ public final class CompareRunner {
 }
 
 /// Text pieces from the generator's queue to the runner's thread.
+// @unchecked Sendable: `pieces`, `stop` and `finished` are touched only with `condition` held.
 private final class EventRelay: @unchecked Sendable {
     private let condition = NSCondition()
     private var pieces: [String] = []

@@ -39,6 +39,7 @@ public enum Parallel {
 }
 
 /// Carries a value across a concurrency boundary the caller has proven safe.
+// @unchecked Sendable: by definition: the caller proves the crossing safe (disjoint writes or read-only).
 public struct UncheckedSendableBox<Value>: @unchecked Sendable {
     public let value: Value
     public init(_ value: Value) { self.value = value }

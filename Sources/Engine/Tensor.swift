@@ -1,4 +1,5 @@
 /// Reference-counted, 64-byte aligned Float32 buffer shared by a tensor and its views.
+// @unchecked Sendable: a fixed-size buffer; writers agree to touch disjoint elements (the parallel kernels split rows), and no one resizes it.
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
@@ -20,6 +21,7 @@ public final class TensorStorage: @unchecked Sendable {
 /// Views (`reshaped`, `slice`, `transposed`, `row`) share storage with their source, like
 /// PyTorch tensors: writing through a view is visible in the source. `Sendable` is unchecked:
 /// a tensor may cross threads, but concurrent writers must work on disjoint elements.
+// @unchecked Sendable: a view over `TensorStorage` (see there): crossing threads is fine, concurrent writes must be to disjoint elements.
 public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public let storage: TensorStorage
     public let shape: [Int]

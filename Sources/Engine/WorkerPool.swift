@@ -14,6 +14,7 @@ import Synchronization
 /// from one atomic word until none is left, and the caller returns once every lane has finished.
 /// On a shared machine a worker may not be scheduled for milliseconds; the caller then simply runs
 /// that worker's lanes itself instead of waiting for it.
+// @unchecked Sendable: lanes are claimed through atomics and the sleep state is read and written only with `sleepLock` held.
 public final class WorkerPool: @unchecked Sendable {
     /// Sized to the active cores (the caller's thread is one of the lanes).
     public static let shared = WorkerPool(workers: max(0, ProcessInfoCores.active - 1))

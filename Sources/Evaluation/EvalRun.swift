@@ -108,6 +108,7 @@ public enum EvalRunEvent: Sendable {
 /// with its template / chat template / sampler), scores it against the references, and appends
 /// each row to `predictions.jsonl` as soon as it is done, so an interrupted run loses nothing and
 /// `resume` continues where it stopped. Runs on a background queue.
+// @unchecked Sendable: every stored property is a `let`; the run's mutable work happens on its own serial `queue`, and stopping goes through a `CancellationFlag`.
 public final class EvalRun: @unchecked Sendable {
     public let dataPath: String
     public let outputFolder: URL

@@ -32,6 +32,7 @@ public enum ServeError: Error, CustomStringConvertible {
 
 /// An OpenAI-compatible server running in this process: the one way `whet serve` and the
 /// workbench's Deploy pane start, watch and stop it.
+// @unchecked Sendable: stored properties are `let`s; the state that changes lives in `ServerRunState`, behind its condition.
 public final class RunningServer: @unchecked Sendable {
     public let host: String
     public let port: Int
@@ -122,6 +123,7 @@ public final class RunningServer: @unchecked Sendable {
 }
 
 /// Listening / ended, shared between the server task and the threads that wait for it.
+// @unchecked Sendable: `port`, `ended` and `error` are read and written only with `condition` held.
 private final class ServerRunState: @unchecked Sendable {
     private let condition = NSCondition()
     private var port: Int?

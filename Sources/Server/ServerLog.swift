@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 
 /// One line of a running server's log: a request it answered, or a message of the HTTP stack.
 public struct ServerLogEntry: Sendable, Equatable {
@@ -16,9 +17,8 @@ public struct ServerLogEntry: Sendable, Equatable {
 
 /// Counts a server's requests and hands every log entry to `onEntry` (the workbench's Deploy pane
 /// shows them). With a log the server's own messages go here instead of stderr.
-public final class ServerLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+public final class ServerLog: Sendable {
+    private let count = Atomic<Int>(0)
     private let onEntry: @Sendable (ServerLogEntry) -> Void
 
     public init(onEntry: @escaping @Sendable (ServerLogEntry) -> Void = { _ in }) {
@@ -26,10 +26,10 @@ public final class ServerLog: @unchecked Sendable {
     }
 
     /// Requests answered so far (any status).
-    public var requestCount: Int { lock.withLock { count } }
+    public var requestCount: Int { count.load(ordering: .relaxed) }
 
     func record(_ kind: ServerLogEntry.Kind) {
-        if case .request = kind { lock.withLock { count += 1 } }
+        if case .request = kind { count.add(1, ordering: .relaxed) }
         onEntry(ServerLogEntry(date: Date(), kind: kind))
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A terminal the application draws on. The curses backend and the in-memory test backend
 /// implement it; views never see it.
 public protocol TerminalBackend: AnyObject {
@@ -21,24 +23,23 @@ public protocol TerminalBackend: AnyObject {
 
 /// A thread-safe queue of messages from background work (generation, training) to the UI thread,
 /// which drains it once per loop turn.
-public final class MessageQueue<Message: Sendable>: @unchecked Sendable {
-    private let lock = NSLockLike()
-    private var items: [Message] = []
+public final class MessageQueue<Message: Sendable>: Sendable {
+    private let items = Mutex<[Message]>([])
 
     public init() {}
 
     public func post(_ message: Message) {
-        lock.withLock { items.append(message) }
+        items.withLock { $0.append(message) }
     }
 
     /// Removes and returns everything queued so far, oldest first.
     public func drain() -> [Message] {
-        lock.withLock {
+        items.withLock { items in
             let out = items
             items.removeAll(keepingCapacity: true)
             return out
         }
     }
 
-    public var isEmpty: Bool { lock.withLock { items.isEmpty } }
+    public var isEmpty: Bool { items.withLock { $0.isEmpty } }
 }

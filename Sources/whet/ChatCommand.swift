@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Synchronization
 
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -104,13 +105,12 @@ struct ChatCommand: ParsableCommand {
 }
 
 /// The reply being written, so Ctrl-C can stop it (from the signal queue).
-private final class CurrentSession: @unchecked Sendable {
-    private let lock = NSLock()
-    private var session: GenerationSession?
-    func set(_ s: GenerationSession?) { lock.withLock { session = s } }
+private final class CurrentSession: Sendable {
+    private let session = Mutex<GenerationSession?>(nil)
+    func set(_ s: GenerationSession?) { session.withLock { $0 = s } }
     /// Cancels the running reply; false when none is running.
     func cancel() -> Bool {
-        lock.withLock {
+        session.withLock { session in
             guard let session else { return false }
             session.cancel()
             return true

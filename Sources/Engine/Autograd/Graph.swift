@@ -2,6 +2,7 @@
 ///
 /// Gradients from every graph that used the parameter add into `grad`, so several micro-batches
 /// accumulate until the optimizer steps and calls `zeroGrad()`.
+// @unchecked Sendable: the value and gradient change only between steps, on the training loop's thread; parallel kernels inside a step write disjoint rows.
 public final class Parameter: @unchecked Sendable {
     public let name: String
     /// The weight. Replace or update it in place between steps, never while a graph that uses it is alive.

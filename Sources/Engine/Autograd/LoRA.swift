@@ -13,6 +13,7 @@ public protocol FrozenLinear: AnyObject {
 }
 
 /// A frozen fp32 weight `[out, in]`.
+// @unchecked Sendable: a frozen weight: the tensor is only read after init.
 public final class DenseFrozenLinear: FrozenLinear, @unchecked Sendable {
     public let weight: Tensor
 

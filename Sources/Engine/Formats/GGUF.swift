@@ -3,6 +3,7 @@
 /// Layout: magic "GGUF", version, tensor count, metadata count, metadata key/value pairs, tensor
 /// infos (name, dims with the innermost first, type, offset), padding to `general.alignment`,
 /// then the data section. Everything is little-endian.
+// @unchecked Sendable: immutable after parsing: metadata and tensor descriptions are `let`s over a read-only memory map.
 public final class GGUFFile: @unchecked Sendable {
     public let path: String
     public let version: UInt32
@@ -180,6 +181,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 }
 
 /// Tensor bytes inside a mapped GGUF file.
+// @unchecked Sendable: a description plus a pointer into the read-only memory map, which outlives it (`file` keeps it).
 public struct GGUFTensor: @unchecked Sendable {
     public let info: GGUFTensorInfo
     public let bytes: UnsafeRawBufferPointer

@@ -6,6 +6,7 @@ import Darwin
 
 /// A read-only memory mapping of a whole file. Model weights are used straight from the mapping,
 /// so a loaded model costs page cache, not a second copy in the heap.
+// @unchecked Sendable: the mapping is read-only (PROT_READ) and unmapped only in deinit.
 public final class MappedFile: @unchecked Sendable {
     public enum MapError: Error, CustomStringConvertible, Equatable {
         case cannotOpen(path: String, reason: String)

@@ -106,6 +106,7 @@ public final class GenerationSession: Sendable {
         state.condition.unlock()
     }
 
+    // @unchecked Sendable: `unsafeValue` is touched only with `condition` held.
     private final class LockedState: @unchecked Sendable {
         struct Value {
             var result: Result<GenerationSummary, GenerationError>?
@@ -127,6 +128,7 @@ public final class GenerationSession: Sendable {
 /// the same tokens re-uses them and only the differing rest is computed (a re-run after moving a
 /// sampler slider processes a single token). Events go to the callback on the generator's queue;
 /// answer `.stop` to end the run.
+// @unchecked Sendable: the cache and the queued state are touched only inside `lock.withLock`, and the model runs on the generator's serial queue.
 public final class TextGenerator: @unchecked Sendable {
     // The model and tokenizer are used only on `queue`; `cache` is guarded by `lock`.
     let model: any CausalLanguageModel

@@ -10,6 +10,7 @@ import Darwin
 /// `model.safetensors` and `config.json`: word + position + token-type embeddings, then
 /// `numHiddenLayers` blocks of self-attention and a GELU feed-forward network, each followed by a
 /// residual LayerNorm. Weights are converted to Float32 once at load.
+// @unchecked Sendable: immutable after init: the fp32 weight tensors are only read, so forward passes may run on several threads.
 public final class BERTModel: @unchecked Sendable {
     struct Layer {
         let query: Tensor, queryBias: Tensor

@@ -3,6 +3,7 @@ import Foundation
 
 /// Keys and values of the positions a decoder has seen, per layer, so a new token attends over
 /// the past without recomputing it. Rows are positions; each row holds `kvHeads × headDim` values.
+// @unchecked Sendable: one owner at a time: a cache belongs to one model session, whose generator's serial queue is the only writer.
 public final class DecoderKVCache: @unchecked Sendable {
     public let layerCount: Int
     public let capacity: Int

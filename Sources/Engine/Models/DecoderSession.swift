@@ -14,6 +14,7 @@ import Foundation
 /// hold the window before the new end (up to `maximumBatchSize` positions back once a ring has
 /// wrapped); further back it empties the cache and says so. A session is used from one thread at
 /// a time.
+// @unchecked Sendable: one caller at a time: a session (cache and scratch buffers) is driven by one `TextGenerator` on its serial queue, or by one test or command.
 public final class DecoderSession: @unchecked Sendable {
     public let model: TransformerDecoder
     /// Most positions this session can hold.
@@ -558,6 +559,7 @@ struct SlotRuns: Sequence, IteratorProtocol {
 /// The logits of one position (`DecoderSession.evaluate`): `vocabularySize` values that stay as they
 /// are for as long as this value lives. The session reuses the storage only once no `Logits`
 /// refers to it, so holding one costs nothing and reading it is a plain memory access.
+// @unchecked Sendable: the storage is written before the value is handed out and never while a `Logits` refers to it (`isKnownUniquelyReferenced`).
 public struct Logits: RandomAccessCollection, @unchecked Sendable {
     let storage: LogitsStorage
 
@@ -573,6 +575,7 @@ public struct Logits: RandomAccessCollection, @unchecked Sendable {
     }
 }
 
+// @unchecked Sendable: a fixed buffer; the session writes it only while no `Logits` refers to it.
 final class LogitsStorage: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int

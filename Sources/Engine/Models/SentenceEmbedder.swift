@@ -4,6 +4,7 @@ import Foundation
 /// tokenize (truncating to `max_seq_length`), run the encoder, pool the token states (mean over
 /// the attention mask, or the [CLS] state, as `1_Pooling/config.json` says), then L2-normalise
 /// when the folder's `modules.json` lists a Normalize module (or has no modules.json at all).
+// @unchecked Sendable: every stored property is a `let` and the model and tokenizer are only read after init.
 public final class SentenceEmbedder: @unchecked Sendable {
     public enum Pooling: String, Sendable {
         case mean

@@ -21,6 +21,7 @@ public enum QuantizedMatrixError: Error, Equatable, CustomStringConvertible {
 
 /// A weight matrix of `rows` × `cols` kept in its GGML blocks (each row is `cols` values; in GGUF
 /// terms cols = info.rowLength, rows = info.rowCount). Never dequantizes the whole model at load.
+// @unchecked Sendable: points at read-only blocks in a memory map (or an owned copy) that no one writes after load.
 public struct QuantizedMatrix: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int

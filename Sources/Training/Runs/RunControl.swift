@@ -2,6 +2,7 @@ import Foundation
 
 /// Pause / resume / cancel requests from another thread (the UI), checked by the loop between
 /// steps, so a request takes effect within one step.
+// @unchecked Sendable: the two request flags are read and written only with `condition` held.
 public final class RunControl: @unchecked Sendable {
     private let condition = NSCondition()
     private var pauseRequested = false

@@ -22,6 +22,7 @@ public struct ExportResult: Sendable, Equatable {
 /// process, over its own copy of the active model (so server requests never queue behind, or
 /// evict the prompt cache of, the Prompt pane's generations). Started and stopped on job queues;
 /// `stopNow` is for quitting.
+// @unchecked Sendable: its mutable fields are touched only inside `lock.withLock`.
 public final class ServerHost: @unchecked Sendable {
     private let lock = NSLock()
     private var running: RunningServer?

@@ -3,6 +3,7 @@ import Foundation
 
 /// The generative model the workbench works with. It is opened by an `io` job and used only from
 /// job queues (generation, token counting); the UI thread sees it through `ActiveModel` events.
+// @unchecked Sendable: its mutable fields are touched only inside `lock.withLock`.
 public final class ModelHost: @unchecked Sendable {
     private let lock = NSLock()
     private var loaded: LoadedTextModel?

@@ -41,6 +41,7 @@ public final class JobContext: Sendable {
 
 /// Runs engine work off the UI thread and reports through `inbox`, the TUI kit's `MessageQueue`
 /// that the application drains once a loop turn (`Application.attach`). One queue, one drain point.
+// @unchecked Sendable: its job table is touched only inside `lock.withLock`; jobs run on the runner's queues and post through the thread-safe `MessageQueue`.
 public final class JobRunner: @unchecked Sendable {
     public let inbox: MessageQueue<JobMessage>
     private let lock = NSLock()

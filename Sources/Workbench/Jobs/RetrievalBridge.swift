@@ -23,6 +23,7 @@ public enum RetrievalIndexStatus: Sendable, Equatable {
 
 /// The retrieval index and embedding model the Prompt pane uses, opened on a job queue and kept
 /// until the index files change (`whet rag index` rewrote them). Used only from job queues.
+// @unchecked Sendable: its mutable fields are touched only inside `lock.withLock`.
 public final class RetrievalHost: @unchecked Sendable {
     public let indexFolder: URL
     public let embeddingModel: String
