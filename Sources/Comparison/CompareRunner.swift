@@ -116,9 +116,10 @@ public final class CompareRunner {
             let loaded = try model(configuration.model, adapter: configuration.adapter)
             let chat = try loaded.chatTemplate(named: file.chatTemplate)
             // Substitution is one pass: braces inside the input are kept as text.
-            row.prompt = try file.render(with: chat, overriding: ["input": input])
-            let job = try loaded.prepare(.rendered(row.prompt), template: chat, sampler: file.sampler, maxTokens: file.maxTokens,
-                                         stops: file.stop).job
+            let prepared = try loaded.prepare(.promptFile(file, variables: ["input": input], substitutingVariables: true), template: chat,
+                                              sampler: file.sampler, maxTokens: file.maxTokens, stops: file.stop)
+            row.prompt = prepared.text
+            let job = prepared.job
             // Events arrive on the generator's queue; hand them to the caller's callback in order.
             let relay = EventRelay()
             let session = loaded.generator.start(job) { event in

@@ -224,10 +224,12 @@ public final class EvalRun: @unchecked Sendable {
         var wasCancelled = false
         for example in pending {
             if isCancelled { wasCancelled = true; break }
-            let text = try prompt.render(with: chat, overriding: example.variables)
-            let job = try PromptPreparation.prepare(.rendered(text), template: chat, tokenizer: generator.tokenizer,
-                                                    addBeginningOfSequence: addBeginningOfSequence, sampler: prompt.sampler,
-                                                    maxTokens: prompt.maxTokens, stops: prompt.stop).job
+            let prepared = try PromptPreparation.prepare(.promptFile(prompt, variables: example.variables, substitutingVariables: true),
+                                                         template: chat, tokenizer: generator.tokenizer,
+                                                         addBeginningOfSequence: addBeginningOfSequence, sampler: prompt.sampler,
+                                                         maxTokens: prompt.maxTokens, stops: prompt.stop)
+            let text = prepared.text
+            let job = prepared.job
             let started = Date()
             let summary = try generator.generate(job) { [self] _ in isCancelled ? .stop : .proceed }
             if summary.stopReason == .cancelled { wasCancelled = true; break }

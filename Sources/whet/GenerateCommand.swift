@@ -72,8 +72,8 @@ struct GenerateCommand: ParsableCommand {
                 try spec.save(to: URL(fileURLWithPath: (savePromptFile as NSString).expandingTildeInPath))
                 CommandOutput.progress("saved prompt file \(savePromptFile)")
             }
-            let job = try loaded.prepare(.rendered(text), template: chat, sampler: spec.sampler, maxTokens: spec.maxTokens,
-                                         stops: spec.stop).job
+            let job = try loaded.prepare(.promptFile(spec, variables: [:], substitutingVariables: substitute), template: chat,
+                                         sampler: spec.sampler, maxTokens: spec.maxTokens, stops: spec.stop).job
             if dryRun {
                 let report = PreparedReport(prompt: text, prompt_token_ids: job.promptTokens, stop_sequences: job.stopSequences,
                                             max_tokens: job.maxTokens)

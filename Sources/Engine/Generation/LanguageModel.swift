@@ -24,6 +24,10 @@ public protocol TextTokenizer: AnyObject {
     /// Token ids for `text`, with the beginning-of-sequence token first when asked and special
     /// tokens such as `<start_of_turn>` recognised in the text when `parseSpecialTokens`.
     func encode(_ text: String, addBeginningOfSequence: Bool, parseSpecialTokens: Bool) throws -> [Int32]
+    /// Token ids for `text` with special tokens recognised everywhere except inside `plainText`
+    /// (UTF-8 byte ranges, sorted and disjoint): a rendered chat template whose message contents
+    /// must stay text, so a message cannot write turn markers.
+    func encode(_ text: String, addBeginningOfSequence: Bool, plainText: [Range<Int>]) throws -> [Int32]
     /// The UTF-8 bytes `token` contributes to decoded text (empty for control tokens; a byte-fallback
     /// token gives its single byte, which may be part of a longer character).
     func bytes(of token: Int32) -> [UInt8]
@@ -32,6 +36,31 @@ public protocol TextTokenizer: AnyObject {
 }
 
 extension TextTokenizer {
+    /// For tokenizers that cannot mask parts of one text: the pieces are tokenized one after
+    /// another (plain ranges without special tokens). A merge across a piece boundary can then
+    /// differ from tokenizing the whole text; the GGUF tokenizers implement the exact form.
+    public func encode(_ text: String, addBeginningOfSequence: Bool, plainText: [Range<Int>]) throws -> [Int32] {
+        guard !plainText.isEmpty else { return try encode(text, addBeginningOfSequence: addBeginningOfSequence, parseSpecialTokens: true) }
+        let bytes = Array(text.utf8)
+        var ids: [Int32] = []
+        var first = true
+        var cursor = 0
+        func piece(_ range: Range<Int>, special: Bool) throws {
+            guard !range.isEmpty else { return }
+            let part = String(decoding: bytes[range], as: UTF8.self)
+            ids += try encode(part, addBeginningOfSequence: first && addBeginningOfSequence, parseSpecialTokens: special)
+            first = false
+        }
+        for range in plainText where range.lowerBound >= cursor && range.upperBound <= bytes.count {
+            try piece(cursor..<range.lowerBound, special: true)
+            try piece(range, special: false)
+            cursor = range.upperBound
+        }
+        try piece(cursor..<bytes.count, special: true)
+        if first, addBeginningOfSequence { ids = try encode("", addBeginningOfSequence: true, parseSpecialTokens: true) }
+        return ids
+    }
+
     /// Decodes a whole sequence (invalid UTF-8 becomes U+FFFD).
     public func decode(_ tokens: [Int32]) -> String {
         var bytes: [UInt8] = []

@@ -277,12 +277,17 @@ public final class ByteLevelBPETokenizer: Sendable {
     // MARK: - Encode
 
     public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [Int32] {
+        encode(text, addBOS: addBOS, parseSpecial: parseSpecial, plainText: [])
+    }
+
+    /// `encode` with special tokens recognised except inside the `plainText` byte ranges.
+    public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool, plainText: [Range<Int>]) -> [Int32] {
         var output: [Int32] = []
         if addBOS { output.append(bosID) }
         let bytes = Array(text.utf8)
         if bytes.isEmpty { return output }
         var ids: [Int] = []
-        for fragment in specials.partition(bytes, parseSpecial: parseSpecial) {
+        for fragment in specials.partition(bytes, parseSpecial: parseSpecial, plainText: plainText) {
             switch fragment {
             case let .token(id):
                 output.append(id)
@@ -307,6 +312,10 @@ public final class ByteLevelBPETokenizer: Sendable {
 extension ByteLevelBPETokenizer: GGUFTokenizer {
     public func encode(_ text: String, addBeginningOfSequence: Bool, parseSpecialTokens: Bool) throws -> [Int32] {
         encode(text, addBOS: addBeginningOfSequence, parseSpecial: parseSpecialTokens)
+    }
+
+    public func encode(_ text: String, addBeginningOfSequence: Bool, plainText: [Range<Int>]) throws -> [Int32] {
+        encode(text, addBOS: addBeginningOfSequence, parseSpecial: true, plainText: plainText)
     }
 
     public func bytes(of token: Int32) -> [UInt8] { pieceBytes(token) }

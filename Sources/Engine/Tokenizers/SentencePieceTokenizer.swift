@@ -296,13 +296,18 @@ public final class SentencePieceTokenizer: Sendable {
     /// Token ids of `text`. `addBOS` puts BOS first; `parseSpecial` lets control tokens written in
     /// the text (such as `<start_of_turn>`) become those tokens instead of being spelled out.
     public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [Int32] {
+        encode(text, addBOS: addBOS, parseSpecial: parseSpecial, plainText: [])
+    }
+
+    /// `encode` with special tokens recognised except inside the `plainText` byte ranges.
+    public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool, plainText: [Range<Int>]) -> [Int32] {
         var output: [Int32] = []
         if addBOS { output.append(bosID) }
         let bytes = Array(text.utf8)
         if bytes.isEmpty { return output }
         output.reserveCapacity(bytes.count / 3 + 4)
 
-        let fragments = specials.partition(bytes, parseSpecial: parseSpecial)
+        let fragments = specials.partition(bytes, parseSpecial: parseSpecial, plainText: plainText)
         var previousWasSpecial = true
         var scratch = SPMScratch()
         for fragment in fragments {
@@ -626,8 +631,18 @@ struct SpecialTokenMatcher: Sendable {
         self.terminalRank = terminalRank
     }
 
-    func partition(_ text: [UInt8], parseSpecial: Bool) -> [Fragment] {
+    /// `plainText`: byte ranges (sorted, not overlapping) where control tokens are not recognised,
+    /// as if `parseSpecial` were false there: message contents inside a rendered chat template.
+    func partition(_ text: [UInt8], parseSpecial: Bool, plainText: [Range<Int>] = []) -> [Fragment] {
         let n = text.count
+        // Per byte: inside a plain-text range (only when there are any).
+        var plain: [Bool] = []
+        if parseSpecial, !plainText.isEmpty {
+            plain = [Bool](repeating: false, count: n)
+            for range in plainText {
+                for k in max(0, range.lowerBound)..<min(n, max(range.lowerBound, range.upperBound)) { plain[k] = true }
+            }
+        }
         // Every occurrence of every eligible special token, keyed so that sorting orders them by
         // (priority, position).
         var candidates: [Int] = []
@@ -638,7 +653,10 @@ struct SpecialTokenMatcher: Sendable {
                 let node = Int(child)
                 let rank = terminalRank[node]
                 if rank >= 0, parseSpecial || orderedIsUserDefined[Int(rank)] {
-                    candidates.append(Int(rank) * (n + 1) + position)
+                    // A control token may not begin, end or lie inside plain text.
+                    let allowed = plain.isEmpty || orderedIsUserDefined[Int(rank)]
+                        || !plain[position..<(position + orderedLengths[Int(rank)])].contains(true)
+                    if allowed { candidates.append(Int(rank) * (n + 1) + position) }
                 }
                 guard p < n, let next = edges[node << 8 | Int(text[p])] else { break }
                 child = next
@@ -737,6 +755,10 @@ struct SPMScratch {
 extension SentencePieceTokenizer: TextTokenizer {
     public func encode(_ text: String, addBeginningOfSequence: Bool, parseSpecialTokens: Bool) throws -> [Int32] {
         encode(text, addBOS: addBeginningOfSequence, parseSpecial: parseSpecialTokens)
+    }
+
+    public func encode(_ text: String, addBeginningOfSequence: Bool, plainText: [Range<Int>]) throws -> [Int32] {
+        encode(text, addBOS: addBeginningOfSequence, parseSpecial: true, plainText: plainText)
     }
 
     public func bytes(of token: Int32) -> [UInt8] { pieceBytes(token) }
