@@ -99,6 +99,26 @@ public enum Kernels {
     @inline(__always)
     public static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
 
+    /// Whether every value is a number below +∞ (−∞ is allowed: a masked logit). One pass with
+    /// 16-wide comparisons, so checking a 262k-entry logits row costs a few microseconds.
+    public static func allBelowInfinity(_ x: UnsafePointer<Float>, _ n: Int) -> Bool {
+        var i = 0
+        var ok = SIMDMask<SIMD16<Int32>>(repeating: true)
+        let limit = SIMD16<Float>(repeating: .infinity)
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            // NaN compares false, so it fails `v < +∞` just as +∞ does.
+            ok .&= v .< limit
+            i += 16
+        }
+        guard all(ok) else { return false }
+        while i < n {
+            if !(x[i] < .infinity) { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// GELU with the exact erf form BERT's and GPT-2's "gelu" mean: x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
     public static func geluErf(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.707_106_781_186_547_6)) }

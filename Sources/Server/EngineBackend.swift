@@ -106,10 +106,16 @@ public final class EngineBackend: InferenceBackend {
         defer { pool.checkin(generator) }
         // The generator is idle here (checked out, nothing queued), so this returns at once.
         if !promptCache { generator.resetCache() }
+        let deadline = prepared.timeLimit.map { DispatchTime.now().uptimeNanoseconds + UInt64(max(0, $0) * 1e9) }
+        let timedOut = CancellationFlag()
         let result: Result<GenerationSummary, GenerationError> = await withCheckedContinuation { continuation in
             generator.start(prepared.job) { event in
                 switch event {
                 case let .token(token):
+                    if let deadline, DispatchTime.now().uptimeNanoseconds > deadline {
+                        timedOut.cancel()
+                        return .stop
+                    }
                     if !token.text.isEmpty, !onText(token.text) { return .stop }
                 case let .text(piece):
                     if !piece.isEmpty { _ = onText(piece) }
@@ -128,6 +134,7 @@ public final class EngineBackend: InferenceBackend {
             let finish: GenerationOutcome.FinishReason
             switch summary.stopReason {
             case .maxTokens, .contextFull: finish = .length
+            case .cancelled where timedOut.isCancelled: finish = .length
             case .endOfGeneration, .stopSequence, .cancelled: finish = .stop
             }
             return GenerationOutcome(text: summary.text, promptTokens: summary.prompt.promptTokens,

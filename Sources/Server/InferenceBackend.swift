@@ -57,9 +57,12 @@ public struct GenerationRequest: Sendable, Equatable {
 public struct PreparedGeneration: Sendable, Equatable {
     public var request: GenerationRequest
     public var job: GenerationJob
-    public init(request: GenerationRequest, job: GenerationJob) {
+    /// Seconds the generation may run once it starts (nil: no limit); the server sets it.
+    public var timeLimit: Double?
+    public init(request: GenerationRequest, job: GenerationJob, timeLimit: Double? = nil) {
         self.request = request
         self.job = job
+        self.timeLimit = timeLimit
     }
     public var promptTokenCount: Int { job.promptTokens.count }
 }

@@ -12,6 +12,12 @@ public struct ServerConfiguration: Sendable {
     public var apiKey: String?
     /// Largest request body accepted.
     public var maxBodyBytes: Int = 4 << 20
+    /// Largest `max_tokens` / `max_completion_tokens` a request may ask for.
+    public var maxTokensLimit = Self.defaultMaxTokensLimit
+    /// Seconds one generation may run; then it ends with `finish_reason: "length"`.
+    public var requestTimeLimit = Self.defaultRequestTimeLimit
+    public static let defaultMaxTokensLimit = 4096
+    public static let defaultRequestTimeLimit: Double = 300
     public init() {}
 }
 
@@ -75,9 +81,15 @@ public struct OpenAIServer: Sendable {
         let body = try await readBody(request)
         let (generation, stream) = chat ? try OpenAIRequestParser.chat(body) : try OpenAIRequestParser.completion(body)
         try requireModel(generation.model, kind: .generation)
+        guard generation.maxTokens <= configuration.maxTokensLimit else {
+            throw APIError.badRequest("max_tokens is \(generation.maxTokens); this server allows at most \(configuration.maxTokensLimit) (whet serve --max-tokens-limit)",
+                                      param: "max_tokens")
+        }
         let prepared: PreparedGeneration
         do {
-            prepared = try await backend.prepare(generation)
+            var checked = try await backend.prepare(generation)
+            checked.timeLimit = configuration.requestTimeLimit
+            prepared = checked
         } catch let e as BackendError {
             throw APIError.from(e)
         }

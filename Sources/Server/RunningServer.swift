@@ -15,6 +15,12 @@ public struct ServeSettings: Sendable {
     /// Embedding model for `/v1/embeddings`: nil serves all-MiniLM-L6-v2 when it is installed (and
     /// none, with a note, when not); "none" serves none; any other name must exist.
     public var embeddingModel: String?
+    /// Allows a non-loopback `host` without an API key (otherwise refused).
+    public var insecure = false
+    /// Largest `max_tokens` a request may ask for.
+    public var maxTokensLimit = ServerConfiguration.defaultMaxTokensLimit
+    /// Seconds a generation may run before it is cut (`finish_reason: "length"`).
+    public var requestTimeLimit = ServerConfiguration.defaultRequestTimeLimit
     public init() {}
 
     var isLoopback: Bool { ["127.0.0.1", "localhost", "::1"].contains(host) }
@@ -22,8 +28,12 @@ public struct ServeSettings: Sendable {
 
 public enum ServeError: Error, CustomStringConvertible {
     case couldNotListen(host: String, port: Int, reason: String)
+    case openWithoutKey(host: String)
     public var description: String {
         switch self {
+        case let .openWithoutKey(host):
+            return "refusing to listen on \(host) without an API key: anyone who can reach it could use it; give --api-key KEY (or $WHET_API_KEY), or --insecure to serve it open anyway"
+
         case let .couldNotListen(host, port, reason):
             return "the server could not listen on \(host):\(port) (\(reason)); is the port already in use? pick another port"
         }
@@ -60,6 +70,7 @@ public final class RunningServer: @unchecked Sendable {
     /// a non-loopback host without a key).
     public static func start(textModel: LoadedTextModel, settings: ServeSettings, log: ServerLog? = nil,
                              handleSignals: Bool, note: (String) -> Void = { _ in }) throws -> RunningServer {
+        if settings.apiKey == nil, !settings.isLoopback, !settings.insecure { throw ServeError.openWithoutKey(host: settings.host) }
         let modelID = textModel.url.deletingPathExtension().lastPathComponent
         var embedder: SentenceEmbedder?
         var embeddingID = ""
@@ -82,8 +93,10 @@ public final class RunningServer: @unchecked Sendable {
         configuration.host = settings.host
         configuration.port = settings.port
         configuration.apiKey = settings.apiKey
+        configuration.maxTokensLimit = settings.maxTokensLimit
+        configuration.requestTimeLimit = settings.requestTimeLimit
         if settings.apiKey == nil, !settings.isLoopback {
-            note("warning: listening on \(settings.host) without an API key; anyone who can reach it can use it")
+            note("warning: listening on \(settings.host) without an API key (--insecure); anyone who can reach it can use it")
         }
         let server = OpenAIServer(backend: backend, configuration: configuration, log: log)
         let state = ServerRunState()

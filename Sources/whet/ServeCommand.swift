@@ -35,6 +35,12 @@ struct ServeCommand: ParsableCommand {
     @Flag(name: .customLong("prompt-cache"),
           help: "Reuse a session's cached prompt prefix (faster follow-up turns; answers may then differ at near-ties from a fresh run).")
     var promptCache = false
+    @Flag(help: "Allow a non-loopback --host without --api-key (refused otherwise).")
+    var insecure = false
+    @Option(name: .customLong("max-tokens-limit"), help: "Largest max_tokens a request may ask for (default 4096).")
+    var maxTokensLimit = ServerConfiguration.defaultMaxTokensLimit
+    @Option(name: .customLong("request-time-limit"), help: "Seconds one generation may run before it is cut with finish_reason \"length\" (default 300).")
+    var requestTimeLimit = ServerConfiguration.defaultRequestTimeLimit
 
     struct Startup: Encodable {
         let url: String
@@ -48,6 +54,8 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         guard (1...64).contains(sessions) else { throw ValidationError("--sessions must be between 1 and 64") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard maxTokensLimit >= 1 else { throw ValidationError("--max-tokens-limit must be at least 1") }
+        guard requestTimeLimit.isFinite, requestTimeLimit > 0 else { throw ValidationError("--request-time-limit must be a positive number of seconds") }
     }
 
     func run() throws {
@@ -61,6 +69,9 @@ struct ServeCommand: ParsableCommand {
             settings.template = template
             settings.promptCache = promptCache
             settings.embeddingModel = embeddingModel
+            settings.insecure = insecure
+            settings.maxTokensLimit = maxTokensLimit
+            settings.requestTimeLimit = requestTimeLimit
             let server = try RunningServer.start(textModel: loaded, settings: settings, handleSignals: true) { note in
                 CommandOutput.progress("whet serve: \(note)")
             }

@@ -53,6 +53,38 @@ import Testing
 }
 
 @Suite struct TextGeneratorTests {
+    /// A NaN anywhere in the logits row fails the run, even where the sampler would not look
+    /// (greedy picks the huge logit at token 3; the NaN sits at token 40). -inf is a masked logit, not an error.
+    @Test func aNaNAnywhereInTheLogitsIsAnError() throws {
+        for (bad, fails) in [(Float.nan, true), (Float.infinity, true), (-Float.infinity, false)] {
+            let model = FakeLanguageModel(vocabularySize: 64) { _ in
+                var logits = [Float](repeating: 0, count: 64)
+                logits[3] = 100
+                logits[40] = bad
+                return logits
+            }
+            let generator = TextGenerator(model: model, tokenizer: FakeTokenizer(pieces: (0..<64).map { "t\($0) " }))
+            let job = GenerationJob(promptTokens: [1, 2], sampler: SamplerSettings(temperature: 0), maxTokens: 3)
+            if fails {
+                #expect(throws: GenerationError.nonFiniteLogits(position: 1)) { try generator.generate(job) }
+            } else {
+                #expect(try generator.generate(job).tokenIds == [3, 3, 3])
+            }
+        }
+    }
+
+    @Test func belowInfinityScanFindsEveryPosition() {
+        var values = [Float](repeating: 1, count: 37)
+        #expect(values.withUnsafeBufferPointer { Kernels.allBelowInfinity($0.baseAddress!, $0.count) })
+        for k in [0, 15, 16, 31, 32, 36] {
+            values[k] = .nan
+            #expect(!values.withUnsafeBufferPointer { Kernels.allBelowInfinity($0.baseAddress!, $0.count) }, "NaN at \(k)")
+            values[k] = -.infinity
+            #expect(values.withUnsafeBufferPointer { Kernels.allBelowInfinity($0.baseAddress!, $0.count) })
+            values[k] = 1
+        }
+    }
+
     static let words = ["<eos>", "Hel", "lo", " EN", "D", "!", " world", "<end_of_turn>", "a", "b", "c", "d"]
 
     private func scriptedGenerator(script: [Int32], promptLength: Int) -> (TextGenerator, FakeLanguageModel) {

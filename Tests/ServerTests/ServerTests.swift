@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Engine
+import TestSupport
 import Testing
 @testable import Server
 
@@ -220,4 +221,78 @@ final class OrderLog: @unchecked Sendable {
     private var items: [Int] = []
     func append(_ v: Int) { lock.lock(); items.append(v); lock.unlock() }
     var values: [Int] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+@Suite struct ServerLimitTests {
+    static var tinyModel: URL {
+        TestModels.repositoryRoot.appendingPathComponent("Tests/EngineTests/Fixtures/families/qwen2-f32.gguf")
+    }
+
+    @Test func maxTokensAboveTheServersLimitIsRefused() async throws {
+        var config = ServerConfiguration()
+        config.maxTokensLimit = 4
+        let app = Application(router: OpenAIServer(backend: ScriptedBackend(), configuration: config).router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/completions", method: .post,
+                                     body: body(["model": "tiny", "prompt": "Say hi", "max_tokens": 5])) { response in
+                #expect(response.status == .badRequest)
+                let error = decode(response.body)["error"] as? [String: Any]
+                #expect(error?["param"] as? String == "max_tokens")
+                #expect((error?["message"] as? String)?.contains("at most 4") == true)
+            }
+            try await client.execute(uri: "/v1/completions", method: .post,
+                                     body: body(["model": "tiny", "prompt": "Say hi", "max_tokens": 4])) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    /// A generation past its time limit ends at the next token, reported as `length`.
+    @Test func aGenerationPastItsTimeLimitIsCut() async throws {
+        let loaded = try LoadedTextModel.open(Self.tinyModel, contextLength: 256)
+        let backend = try EngineBackend(textModel: loaded, textModelID: "tiny", sessions: 1, template: "chatml",
+                                        embedder: nil, embeddingModelID: "")
+        var sampling = SamplerSettings(temperature: 0)
+        sampling.seed = 1
+        var prepared = try await backend.prepare(GenerationRequest(model: "tiny", prompt: .text("hello world"), maxTokens: 64,
+                                                                   sampling: sampling, stop: []))
+        let unlimited = try await backend.generate(prepared) { _ in true }
+        prepared.timeLimit = 0
+        let cut = try await backend.generate(prepared) { _ in true }
+        #expect(cut.finishReason == .length)
+        #expect(cut.completionTokens <= 1)
+        #expect(unlimited.completionTokens > cut.completionTokens)
+    }
+
+    @Test func anOpenHostNeedsAKeyOrInsecure() async throws {
+        let loaded = try LoadedTextModel.open(Self.tinyModel, contextLength: 64)
+        var settings = ServeSettings()
+        settings.host = "0.0.0.0"
+        settings.port = 0
+        settings.embeddingModel = "none"
+        settings.template = "chatml"
+        do {
+            _ = try RunningServer.start(textModel: loaded, settings: settings, handleSignals: false)
+            Issue.record("an open host without a key started")
+        } catch let error as ServeError {
+            #expect(error.description.contains("--insecure"))
+        }
+        settings.insecure = true
+        let open = settings
+        // `start` waits for the listener on its thread: keep that off the test's cooperative pool,
+        // which the server's own tasks need.
+        let port: Int = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    let server = try RunningServer.start(textModel: loaded, settings: open, handleSignals: false)
+                    let port = server.port
+                    _ = server.stop()
+                    continuation.resume(returning: port)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+        #expect(port > 0)
+    }
 }

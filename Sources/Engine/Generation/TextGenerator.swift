@@ -284,6 +284,9 @@ public final class TextGenerator: @unchecked Sendable {
         while true {
             if generated.count >= job.maxTokens { return finish(.maxTokens) }
             if session.isCancelled { return finish(.cancelled) }
+            // A NaN anywhere (not only at the sampled token) means the model's numbers broke.
+            let finite = logits.withUnsafeBufferPointer { row in row.baseAddress.map { Kernels.allBelowInfinity($0, row.count) } ?? true }
+            guard finite else { throw GenerationError.nonFiniteLogits(position: position - 1) }
             let token = logits.withUnsafeMutableBufferPointer { buffer -> Int32 in
                 sampler.sample(logits: buffer, history: history)
             }
