@@ -10,6 +10,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case contextFull(needed: Int, limit: Int)
     case positionMismatch(expected: Int, given: Int)
     case emptyInput
+    /// The model's output holds NaN or infinity: its weights or configuration are broken.
+    case nonFiniteOutput(what: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "the cache holds \(expected) positions but the tokens were given for position \(given); truncate the cache first"
         case .emptyInput:
             return "no tokens to evaluate; pass at least one token"
+        case let .nonFiniteOutput(what):
+            return "the model produced NaN or infinite values in its \(what); its weights or config.json are broken (check them with whet models show)"
         }
     }
 }

@@ -85,6 +85,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
             let inv = 1 / max(norm.squareRoot(), 1e-12)
             for j in 0..<h { pooled[j] *= inv }
         }
+        let finite = pooled.withUnsafeBufferPointer { row in
+            row.baseAddress.map { Kernels.allBelowInfinity($0, row.count) } ?? true
+        } && !pooled.contains(-.infinity)
+        guard finite else { throw ModelError.nonFiniteOutput(what: "embedding") }
         return pooled
     }
 
