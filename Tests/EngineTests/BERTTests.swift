@@ -4,8 +4,8 @@ import TestSupport
 @testable import Engine
 
 @Suite struct MiniLMEmbeddingTests {
-    @Test func embeddingsMatchTheNumpyReference() throws {
-        guard let folder = try TestModels.miniLM() else { return }
+    @Test(.enabled(if: TestModels.hasMiniLM)) func embeddingsMatchTheNumpyReference() throws {
+        let folder = try #require(try TestModels.miniLM())
         let embedder = try SentenceEmbedder(folder: folder)
         #expect(embedder.dimensions == 384 && embedder.pooling == .mean && embedder.normalize)
         #expect(embedder.maxSequenceLength == 256)
@@ -21,8 +21,8 @@ import TestSupport
         }
     }
 
-    @Test func closeSentencesScoreHigherThanUnrelatedOnes() throws {
-        guard let folder = try TestModels.miniLM() else { return }
+    @Test(.enabled(if: TestModels.hasMiniLM)) func closeSentencesScoreHigherThanUnrelatedOnes() throws {
+        let folder = try #require(try TestModels.miniLM())
         let embedder = try SentenceEmbedder(folder: folder)
         let e = try embedder.embed([
             "A man is eating food.", "A man is eating a piece of bread.",
@@ -38,8 +38,8 @@ import TestSupport
         }
     }
 
-    @Test func longInputIsTruncatedToTheModelLimit() throws {
-        guard let folder = try TestModels.miniLM() else { return }
+    @Test(.enabled(if: TestModels.hasMiniLM)) func longInputIsTruncatedToTheModelLimit() throws {
+        let folder = try #require(try TestModels.miniLM())
         let embedder = try SentenceEmbedder(folder: folder)
         let ids = embedder.tokenIDs(String(repeating: "word ", count: 600))
         #expect(ids.count == 256 && ids.first == 101 && ids.last == 102)

@@ -119,7 +119,7 @@ import TestSupport
         print("jinja sweep: \(equal) of \(files.count) templates equal to jinja2 on every case; refused as unsupported:\n" + unsupported.joined(separator: "\n"))
     }
 
-    @Test func specialTokensFromGGUFAndTokenizerConfig() throws {
+    @Test(.enabled(if: TestModels.hasGemma)) func specialTokensFromGGUFAndTokenizerConfig() throws {
         if let url = try TestModels.gemma() {
             let file = try GGUFFile(path: url.path)
             let tokens = ChatTemplate.SpecialTokens(gguf: file.metadata)

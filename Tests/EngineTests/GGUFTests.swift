@@ -96,8 +96,8 @@ private func smallFile() -> GGUFWriter {
         #expect(throws: MappedFile.MapError.self) { _ = try GGUFFile(path: "/nonexistent/model.gguf") }
     }
 
-    @Test func realGemmaFileHeader() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func realGemmaFileHeader() throws {
+        let url = try #require(try TestModels.gemma())
         let file = try GGUFFile(path: url.path)
         #expect(file.version == 3)
         #expect(file.alignment == 32)

@@ -12,8 +12,8 @@ import TestSupport
     /// own at every step, and wherever our argmax is not llama.cpp's token, that step is a near-tie
     /// in llama.cpp's logits and in ours. Why near-ties flip at all, and why the bound is not 0.05:
     /// docs/gemma3.md ("Numerics against llama.cpp").
-    @Test func greedyMatchesLlamaCppExceptAtNearTies() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func greedyMatchesLlamaCppExceptAtNearTies() throws {
+        let url = try #require(try TestModels.gemma())
         let model = try Gemma3Model(path: url.path)
         let tokenizer = try SentencePieceTokenizer(gguf: model.file)
         let session = model.makeSession(contextLength: 128)
@@ -75,8 +75,8 @@ import TestSupport
     }
 
     /// llama-perplexity -c 256 printed PPL = 22.9931 on this text (reference README); within 1%.
-    @Test func perplexityMatchesLlamaPerplexity() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func perplexityMatchesLlamaPerplexity() throws {
+        let url = try #require(try TestModels.gemma())
         let model = try Gemma3Model(path: url.path)
         let tokenizer = try SentencePieceTokenizer(gguf: model.file)
         let text = try String(contentsOf: Gemma3ReferenceTests.fixture("gemma3-perplexity.txt"), encoding: .utf8)

@@ -22,8 +22,8 @@ import TestSupport
         }
     }
 
-    @Test func stepZeroLogitsMatchFP64ReferenceAndLlamaCpp() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func stepZeroLogitsMatchFP64ReferenceAndLlamaCpp() throws {
+        let url = try #require(try TestModels.gemma())
         let model = try Gemma3Model(path: url.path)
         let first = try #require(try Self.jsonLines("gemma3-greedy.jsonl").first)
         let ids = try #require(first["prompt_ids"] as? [Int]).map(Int32.init)

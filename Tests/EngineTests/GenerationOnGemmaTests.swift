@@ -22,8 +22,8 @@ import TestSupport
     /// Temperature 0 through the generator (sampler, stop tokens, streaming decoder) is the greedy
     /// decoding token for token on every prompt of greedy.jsonl, from an empty cache; and wherever
     /// greedy decoding reproduces llama.cpp's text, so does the generator.
-    @Test func temperatureZeroEqualsGreedyDecoding() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func temperatureZeroEqualsGreedyDecoding() throws {
+        let url = try #require(try TestModels.gemma())
         let loaded = try LoadedTextModel.open(url, contextLength: 128)
         let session = try Gemma3Model(path: url.path).makeSession(contextLength: 128)
         var matchedLlamaCpp = 0
@@ -41,8 +41,8 @@ import TestSupport
     }
 
     /// Moving the temperature re-uses the cached prompt: only its last token is processed again.
-    @Test func changedTemperatureReusesTheCachedPrompt() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func changedTemperatureReusesTheCachedPrompt() throws {
+        let url = try #require(try TestModels.gemma())
         let loaded = try LoadedTextModel.open(url, contextLength: 256)
         let ids = try loaded.encode("The recipe for pancakes calls for")
         let first = try loaded.generator.generate(GenerationJob(promptTokens: ids, sampler: SamplerSettings(temperature: 0.7, seed: 5), maxTokens: 8))
@@ -53,8 +53,8 @@ import TestSupport
     }
 
     /// The Gemma chat template tokenizes into the control tokens, and `<end_of_turn>` ends a reply.
-    @Test func chatTemplateUsesTheTurnTokens() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func chatTemplateUsesTheTurnTokens() throws {
+        let url = try #require(try TestModels.gemma())
         let loaded = try LoadedTextModel.open(url, contextLength: 256)
         let chat = try loaded.chatTemplate(named: "auto")
         #expect(chat.kind == .gemma)

@@ -21,8 +21,8 @@ struct MiniLMFixture: Decodable {
 }
 
 @Suite struct WordPieceTokenizerTests {
-    @Test func miniLMIdsEqualHuggingFaceTokenizers() throws {
-        guard let folder = try TestModels.miniLM() else { return }
+    @Test(.enabled(if: TestModels.hasMiniLM)) func miniLMIdsEqualHuggingFaceTokenizers() throws {
+        let folder = try #require(try TestModels.miniLM())
         let tokenizer = try HFTokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
         let fixture = try MiniLMFixture.load()
         for c in fixture.tokenizer {

@@ -78,8 +78,8 @@ import CKernels
     }
 
     /// The whole model: a prompt batch and two decode steps, through every level.
-    @Test func gemmaLogitsAreBitIdenticalOnEveryLevel() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func gemmaLogitsAreBitIdenticalOnEveryLevel() throws {
+        let url = try #require(try TestModels.gemma())
         let model = try Gemma3Model(path: url.path)
         let prompt: [Int32] = [2, 818, 5279, 529, 7001, 563]
         func logits(_ level: KernelLevel) throws -> [UInt32] {
@@ -98,8 +98,8 @@ import CKernels
 
     /// A position's logits do not depend on how the tokens before it were batched: the prompt in
     /// one batch, one token at a time, or split in two batches.
-    @Test func gemmaLogitsDoNotDependOnBatching() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func gemmaLogitsDoNotDependOnBatching() throws {
+        let url = try #require(try TestModels.gemma())
         let model = try Gemma3Model(path: url.path)
         let prompt: [Int32] = [2, 818, 5279, 529, 7001, 563, 506, 5279, 529]
         let whole = Self.bits(Array(try model.makeSession(contextLength: 64).evaluate(prompt)))

@@ -7,8 +7,8 @@ import TestSupport
 /// safetensors hold Hugging Face names, the adapted matrix equals base + scale·B·A (computed here
 /// with plain loops), other matrices equal the dequantized GGUF tensors, norms lose GGUF's "+1".
 @Suite struct ModelExportTests {
-    @Test func mergedExportMatchesBasePlusAdapterUnderHuggingFaceNames() throws {
-        guard let gemma = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func mergedExportMatchesBasePlusAdapterUnderHuggingFaceNames() throws {
+        let gemma = try #require(try TestModels.gemma())
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("whet-export-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let adapterFolder = folder.appendingPathComponent("adapter")

@@ -22,8 +22,8 @@ import Testing
         [.user("Unicode: 日本語 and emoji 🙂, code `let x = 1`")],
     ]
 
-    @Test func gemmaMessagesCannotWriteTurnMarkers() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func gemmaMessagesCannotWriteTurnMarkers() throws {
+        let url = try #require(try TestModels.gemma())
         let file = try GGUFFile(path: url.path)
         let tokenizer = try file.tokenizer()
         let chat = ChatTemplate(.gemma)

@@ -129,8 +129,8 @@ enum QuantTestData {
     }
 
     /// Real rows of every type in the Gemma file, against the gguf package (FNV-1a of the fp32 bytes: exact).
-    @Test func realGemmaRowsMatchGGUFPackageExactly() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func realGemmaRowsMatchGGUFPackageExactly() throws {
+        let url = try #require(try TestModels.gemma())
         struct Row: Decodable { let tensor: String; let type: String; let row: Int; let count: Int; let fnv1a64: String; let sum: Double; let first: [Float] }
         struct File: Decodable { let rows: [Row] }
         let fixture = try JSONDecoder().decode(File.self, from: Data(contentsOf: QuantTestData.fixtures.appendingPathComponent("gemma_rows.json")))

@@ -67,7 +67,7 @@ private func floatBytes(_ v: [Float]) -> [UInt8] { v.flatMap { f in withUnsafeBy
         #expect(throws: SafetensorsError.self) { try ints.floatTensor("ids") }
     }
 
-    @Test func corruptFilesAreTypedErrors() throws {
+    @Test(.enabled(if: TestModels.hasMiniLM)) func corruptFilesAreTypedErrors() throws {
         let dir = try temporaryDirectory()
         func open(_ bytes: [UInt8]) throws -> SafetensorsFile {
             let url = dir.appendingPathComponent("c.safetensors")
@@ -120,7 +120,7 @@ private func floatBytes(_ v: [Float]) -> [UInt8] { v.flatMap { f in withUnsafeBy
     }
 
     @Test func realMiniLMWeights() throws {
-        guard let folder = try TestModels.miniLM() else { return }
+        let folder = try #require(try TestModels.miniLM())
         let weights = try SafetensorsWeights(folder: folder)
         #expect(try weights.info("embeddings.word_embeddings.weight").shape == [30522, 384])
         #expect(try weights.info("embeddings.position_ids").dtype == .i64)
@@ -130,8 +130,8 @@ private func floatBytes(_ v: [Float]) -> [UInt8] { v.flatMap { f in withUnsafeBy
 }
 
 @Suite struct HFModelConfigTests {
-    @Test func miniLMConfig() throws {
-        guard let folder = try TestModels.miniLM() else { return }
+    @Test(.enabled(if: TestModels.hasMiniLM)) func miniLMConfig() throws {
+        let folder = try #require(try TestModels.miniLM())
         let c = try HFModelConfig(contentsOf: folder.appendingPathComponent("config.json"))
         #expect(c.modelType == "bert")
         #expect(c.architecture == .encoderOnly)

@@ -19,7 +19,7 @@ import TestSupport
         return try TestModels.runWhet(["tokenize", "--model", model.path] + arguments)
     }
 
-    @Test func jsonHasLlamaCppIdsAndPieces() throws {
+    @Test(.enabled(if: TestModels.hasGemma)) func jsonHasLlamaCppIdsAndPieces() throws {
         guard let result = try run(["--json", "<start_of_turn>user\nHi<end_of_turn>\n"]) else { return }
         #expect(result.status == 0, "\(result.stderr)")
         let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
@@ -29,7 +29,7 @@ import TestSupport
         #expect(result.stdout.split(separator: "\n").count == 1)
     }
 
-    @Test func noBOSAndNoSpecialFlags() throws {
+    @Test(.enabled(if: TestModels.hasGemma)) func noBOSAndNoSpecialFlags() throws {
         guard let result = try run(["--no-bos", "--no-special", "--json", "<end_of_turn> naïve 🎉"]) else { return }
         #expect(result.status == 0, "\(result.stderr)")
         let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))

@@ -77,8 +77,8 @@ private final class HashingEmbedder: TextEmbedder {
         #expect(throws: RetrievalError.self) { try EmbeddingIndex.load(from: dir.appendingPathComponent("none")) }
     }
 
-    @Test func miniLMFindsTheAnsweringSection() throws {
-        guard let model = try TestModels.miniLM() else { return }
+    @Test(.enabled(if: TestModels.hasMiniLM)) func miniLMFindsTheAnsweringSection() throws {
+        let model = try #require(try TestModels.miniLM())
         let embedder = try SentenceTextEmbedder(folder: model)
         let index = try EmbeddingIndex.build(documents: DocumentLoader.load(folder: corpusFolder), chunker: Chunker(), embedder: embedder)
         let questions = try RetrievalQuestion.load(jsonl: questionsFile)

@@ -21,7 +21,7 @@ import TestSupport
         return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
     }
 
-    @Test func openAIPythonClientListsCompletesChatsStreamsAndEmbeds() throws {
+    @Test(.enabled(if: TestModels.hasGemma), .enabled(if: TestModels.hasMiniLM)) func openAIPythonClientListsCompletesChatsStreamsAndEmbeds() throws {
         guard let (gemma, miniLM) = try Self.models() else { return }
         let server = try ServerProcess(arguments: ["--model", gemma.path, "--embedding-model", miniLM.path,
                                                    "--api-key", Self.key, "--sessions", "2"])
@@ -84,7 +84,7 @@ import TestSupport
 
     static func body(_ object: Any) -> Data { (try? JSONSerialization.data(withJSONObject: object)) ?? Data() }
 
-    @Test func badRequestsGetOpenAIStyleErrorsFromTheRealServer() async throws {
+    @Test(.enabled(if: TestModels.hasGemma), .enabled(if: TestModels.hasMiniLM)) func badRequestsGetOpenAIStyleErrorsFromTheRealServer() async throws {
         guard let (gemma, _) = try Self.models() else { return }
         // A small context so that a too-long prompt is cheap to build.
         let server = try ServerProcess(arguments: ["--model", gemma.path, "--embedding-model", "none", "--api-key", Self.key,

@@ -36,6 +36,15 @@ public enum TestModels {
     /// all-MiniLM-L6-v2 folder, or nil (outside CI) when it is not installed.
     public static func miniLM() throws -> URL? { try require("all-MiniLM-L6-v2") }
 
+    /// For `@Test(.enabled(if: TestModels.hasGemma))`: a local run without the model reports the
+    /// test as skipped; under CI=true it always runs, and `gemma()` throws for a missing model.
+    public static var hasGemma: Bool { isCI || installed("gemma-3-270m-q4_k_m.gguf") }
+    public static var hasMiniLM: Bool { isCI || installed("all-MiniLM-L6-v2") }
+
+    static func installed(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: modelsDirectory.appendingPathComponent(name).path)
+    }
+
     public static func require(_ name: String) throws -> URL? {
         let url = modelsDirectory.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: url.path) { return url }

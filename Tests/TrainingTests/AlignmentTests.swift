@@ -300,8 +300,8 @@ final class AsciiShareReward: RewardFunction {
 @Suite struct GemmaAlignmentTests {
     /// Gemma 3 270M with LoRA: the reference is the same model with the adapters off, so at step 1
     /// (B = 0) the DPO loss is ln 2 and the rewards 0; two more steps on the same pair open a margin.
-    @Test func dpoOnGemmaStartsAtLn2AndOpensAMargin() throws {
-        guard let url = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func dpoOnGemmaStartsAtLn2AndOpensAMargin() throws {
+        let url = try #require(try TestModels.gemma())
         let file = try GGUFFile(path: url.path)
         let tokenizer = try SentencePieceTokenizer(gguf: file)
         let format = try ConversationFormat.chat(tokenizer: tokenizer, template: ChatTemplate(.gemma), maxResponseTokens: 24)

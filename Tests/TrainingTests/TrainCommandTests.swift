@@ -144,8 +144,8 @@ private func temporaryFolder(_ name: String) -> URL {
 
     /// A few LoRA steps on Gemma 3 270M with the shipped SFT sample lower the training loss, and the
     /// adapter is written in PEFT layout and accepted by `whet generate --adapter`.
-    @Test func loRAOnGemmaLowersTheLossAndTheAdapterGenerates() throws {
-        guard let model = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func loRAOnGemmaLowersTheLossAndTheAdapterGenerates() throws {
+        let model = try #require(try TestModels.gemma())
         let out = temporaryFolder("lora")
         let run = try TestModels.runWhet([
             "train", "lora", "--model", model.path, "--data", "data/samples/sft.jsonl", "--out", out.path,

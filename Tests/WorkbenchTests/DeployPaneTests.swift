@@ -53,8 +53,8 @@ import TUI
 
     /// Starts the server from the pane on the real model, sends one short completion over HTTP,
     /// sees it counted and logged, stops the server and finds the port closed.
-    @Test func startStopServesARealRequest() async throws {
-        guard let gemma = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func startStopServesARealRequest() async throws {
+        let gemma = try #require(try TestModels.gemma())
         let d = ShellDriver(modelName: gemma.path)
         check(41, d.wait { d.shell.activeModel != nil })
         d.shell.select(pane: 6)

@@ -14,8 +14,8 @@ import Testing
         let stop_sequences: [String]
     }
 
-    @Test func cliServerAndWorkbenchPrepareTheSameJob() async throws {
-        guard let gemma = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func cliServerAndWorkbenchPrepareTheSameJob() async throws {
+        let gemma = try #require(try TestModels.gemma())
         let system = "You answer in one sentence."
         let user = "What is a whetstone for? Use <b>bold</b> {{no}} placeholders."
         let loaded = try LoadedTextModel.open(gemma, contextLength: 1024)

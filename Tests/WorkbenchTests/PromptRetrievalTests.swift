@@ -108,7 +108,7 @@ import TUI
 
     /// A tiny index built with the real MiniLM: the pane opens it, retrieves the right passage for the
     /// question and answers from the prompt that cites it (Gemma, a few greedy tokens).
-    @Test func retrievesFromATinyIndexAndAnswersFromIt() throws {
+    @Test(.enabled(if: TestModels.hasGemma), .enabled(if: TestModels.hasMiniLM)) func retrievesFromATinyIndexAndAnswersFromIt() throws {
         guard let miniLM = try TestModels.miniLM(), let gemma = try TestModels.gemma() else { return }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("whet-rag-pane-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }

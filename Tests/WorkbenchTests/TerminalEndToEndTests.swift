@@ -21,12 +21,12 @@ import TestSupport
 
     /// `whet` with no arguments in tmux on the real model: every pane, a slider moved by keys, a
     /// generation whose tokens stream in, and a clean quit that leaves the terminal as it was.
-    @Test func workbenchEndToEnd() throws {
+    @Test(.enabled(if: TestModels.hasGemma)) func workbenchEndToEnd() throws {
         guard TmuxSession.isAvailable else {
             if TestModels.isCI { Issue.record("tmux is missing in CI; make setup installs it") }
             return
         }
-        guard let model = try TestModels.gemma() else { return }
+        let model = try #require(try TestModels.gemma())
         let whet = try #require(TestModels.whetBinary())
         let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("whet-e2e-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: workspace) }

@@ -218,8 +218,8 @@ import Training
 /// steps of one pair — the charts fill, the adapter is written — then "resume last" continues the
 /// same run for a third step; an eval run of one example from the Evaluate pane.
 @Suite struct WorkbenchTrainRealModelTests {
-    @Test func dpoRunsFromThePaneAndResumes() throws {
-        guard let model = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func dpoRunsFromThePaneAndResumes() throws {
+        let model = try #require(try TestModels.gemma())
         let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("whet-dpo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: workspace) }
         let d = ShellDriver(modelName: model.path, workspace: workspace)

@@ -247,8 +247,8 @@ func expectMatchesSnapshot(_ actual: String, _ name: String, sourceLocation: Sou
 /// The real model in the workbench: generation streams into the Prompt pane, a slider move re-runs
 /// it reusing the cached prompt, and a Compare pick becomes a preference pair.
 @Suite struct WorkbenchRealModelTests {
-    @Test func promptStreamsAndSlidersRerunWithTheCachedPrompt() throws {
-        guard let model = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func promptStreamsAndSlidersRerunWithTheCachedPrompt() throws {
+        let model = try #require(try TestModels.gemma())
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("whet-real-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let d = ShellDriver(modelName: model.path, workspace: folder)

@@ -48,8 +48,8 @@ private func temporaryFolder() throws -> URL {
 
     /// Two configurations (bare input vs a saved prompt version) on two inputs with Gemma: outputs
     /// stored per cell equal a direct generation of the same prompt; a pick exports as DPO data.
-    @Test func runsConfigurationsStoresOutputsAndExportsPicks() throws {
-        guard let gemma = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func runsConfigurationsStoresOutputsAndExportsPicks() throws {
+        let gemma = try #require(try TestModels.gemma())
         let folder = try temporaryFolder()
         let store = try WorkspaceStore(folder: folder)
         let pid = try #require(try store.project(named: "cmp").id)
@@ -110,8 +110,8 @@ private func temporaryFolder() throws -> URL {
         #expect(dataset.examples.map(\.record) == [.preference(prompt: inputs[0], chosen: out1.output, rejected: out0.output)])
     }
 
-    @Test func compareCommandRunsPicksAndExports() throws {
-        guard let gemma = try TestModels.gemma() else { return }
+    @Test(.enabled(if: TestModels.hasGemma)) func compareCommandRunsPicksAndExports() throws {
+        let gemma = try #require(try TestModels.gemma())
         let folder = try temporaryFolder()
         let config = "{\"model\": \"\(gemma.path)\", \"sampler\": {\"temperature\": 0}, \"max_tokens\": 3}"
         let hot = "{\"name\": \"hot\", \"model\": \"\(gemma.path)\", \"sampler\": {\"temperature\": 1.5, \"seed\": 7}, \"max_tokens\": 3}"
