@@ -225,7 +225,7 @@ extension TransformerDecoder {
             let scaled = scaling.apply(to: plain)
             let fits = zip(zip(plain, scaled), factors).allSatisfy { pair, f in abs(pair.0 / pair.1 - Double(f)) <= 1e-4 * Double(f) }
             if fits {
-                return ["rope_type": "llama3", "factor": Double(factor), "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                return ["rope_type": "llama3", "factor": HFConfigJSON.decimal(factor), "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                         "original_max_position_embeddings": original]
             }
         }
@@ -241,32 +241,33 @@ extension TransformerDecoder {
             "architectures": [hf.className], "model_type": hf.modelTypes[0],
             "vocab_size": c.vocabularySize, "hidden_size": c.embeddingLength, "intermediate_size": c.feedForwardLength,
             "num_hidden_layers": c.layerCount, "num_attention_heads": c.headCount, "num_key_value_heads": c.kvHeadCount,
-            "head_dim": c.keyLength, "rms_norm_eps": Double(c.rmsEpsilon), "max_position_embeddings": c.contextLength,
-            "rope_theta": Double(c.globalRopeBase), "tie_word_embeddings": tiedOutput, "attention_dropout": 0,
+            "head_dim": c.keyLength, "rms_norm_eps": HFConfigJSON.decimal(c.rmsEpsilon), "max_position_embeddings": c.contextLength,
+            "rope_theta": HFConfigJSON.decimal(c.globalRopeBase), "tie_word_embeddings": tiedOutput, "attention_dropout": 0.0,
             "torch_dtype": dtype == .f32 ? "float32" : dtype == .f16 ? "float16" : "bfloat16",
+            "dtype": dtype == .f32 ? "float32" : dtype == .f16 ? "float16" : "bfloat16",
         ]
         guard c.keyLength == c.valueLength else { throw refuse("key width \(c.keyLength) differs from value width \(c.valueLength)") }
         if let factors = c.ropeFrequencyFactors {
             guard let scaling = llama3Scaling(factors) else { throw refuse("its rope_freqs factors are not Llama 3's rope scaling") }
             config["rope_scaling"] = scaling
         } else if c.ropeFrequencyScale != 1 {
-            config["rope_scaling"] = ["rope_type": "linear", "factor": Double(c.ropeFrequencyScale)]
+            config["rope_scaling"] = ["rope_type": "linear", "factor": HFConfigJSON.decimal(c.ropeFrequencyScale)]
         } else {
             config["rope_scaling"] = NSNull()
         }
         let sliding = blocks.map(\.slidingWindow)
         if w.gemmaNorms {
             config["hidden_activation"] = "gelu_pytorch_tanh"
-            config["query_pre_attn_scalar"] = Double(1 / (c.attentionScale * c.attentionScale)).rounded()
-            config["attn_logit_softcapping"] = c.attentionSoftcap.map { Double($0) as Any } ?? NSNull()
-            config["final_logit_softcapping"] = c.finalLogitSoftcap.map { Double($0) as Any } ?? NSNull()
+            config["query_pre_attn_scalar"] = Int(Double(1 / (c.attentionScale * c.attentionScale)).rounded())
+            config["attn_logit_softcapping"] = c.attentionSoftcap.map { HFConfigJSON.decimal($0) as Any } ?? NSNull()
+            config["final_logit_softcapping"] = c.finalLogitSoftcap.map { HFConfigJSON.decimal($0) as Any } ?? NSNull()
             config["attention_bias"] = false
             config["layer_types"] = sliding.map { $0 ? "sliding_attention" : "full_attention" }
             config["sliding_window"] = c.slidingWindow
             if let firstGlobal = sliding.firstIndex(of: false) { config["sliding_window_pattern"] = firstGlobal + 1 }
             if c.localRopeBase != c.globalRopeBase {
                 guard w.queryKeyNorms else { throw refuse("transformers' \(hf.modelTypes[0]) has one RoPE base, this model two") }
-                config["rope_local_base_freq"] = Double(c.localRopeBase)
+                config["rope_local_base_freq"] = HFConfigJSON.decimal(c.localRopeBase)
             }
         } else {
             config["hidden_act"] = "silu"
@@ -308,8 +309,7 @@ extension TransformerDecoder {
         writer.metadata = ["format": "pt", "exported_by": "whetstone"]
         let weights = folder.appendingPathComponent("model.safetensors")
         try writer.write(to: weights)
-        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: folder.appendingPathComponent("config.json"), options: .atomic)
+        try Data(HFConfigJSON.encode(config).utf8).write(to: folder.appendingPathComponent("config.json"), options: .atomic)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: weights.path)[.size] as? Int) ?? 0
         return HuggingFaceExport(folder: folder, tensors: tensors.count, parameters: parameters, bytes: bytes ?? 0)
     }
@@ -340,5 +340,37 @@ public enum ModelExport {
         if let adapter { model = try model.merging(PEFTAdapter.load(from: adapter)) }
         let ids = model.specialTokenIDs
         return try model.exportHuggingFace(to: folder, dtype: dtype, bos: ids.bos, eos: ids.eos, pad: ids.pad)
+    }
+}
+
+/// config.json text as transformers' strict config classes want it: a float field is written with a
+/// decimal point (`30.0`, which JSONSerialization prints as `30` and transformers 5 then refuses as
+/// an int), keys sorted, two-space indents.
+enum HFConfigJSON {
+    /// The shortest decimal that reads back as `value` (`1e-05`, not `9.99999974737875e-06`).
+    static func decimal(_ value: Float) -> Double { Double("\(value)") ?? Double(value) }
+
+    static func encode(_ value: Any, indent: String = "") -> String {
+        let inner = indent + "  "
+        switch value {
+        case let b as Bool: return b ? "true" : "false"
+        case let i as Int: return String(i)
+        case let d as Double:
+            guard d.isFinite else { return "null" }
+            let text = "\(d)"
+            return text.contains(".") || text.contains("e") ? text : text + ".0"
+        case let s as String:
+            let data = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+            return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        case let list as [Any]:
+            guard !list.isEmpty else { return "[]" }
+            return "[\n" + list.map { inner + encode($0, indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+        case let object as [String: Any]:
+            guard !object.isEmpty else { return "{}" }
+            return "{\n" + object.keys.sorted().map { key in
+                inner + encode(key) + ": " + encode(object[key] ?? NSNull(), indent: inner)
+            }.joined(separator: ",\n") + "\n" + indent + "}"
+        default: return "null"
+        }
     }
 }
