@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 
 // Hugging Face folders of each family (Fixtures/hf-families, scripts/make_family_hf_folders.py) on
@@ -122,5 +123,23 @@ struct SafetensorsDecoderTests {
         let logits = Array(try model.decoder.makeSession(contextLength: 64).evaluate(ids))
         #expect(logits.count == 1025 && logits.allSatisfy(\.isFinite))
         #expect(model.textTokenizer.decode(ids, renderSpecial: false).contains("Hello"))
+    }
+
+    @Test("whet perplexity, bench and generate run on a Hugging Face folder")
+    func commandLine() throws {
+        let folder = try hfFolder("qwen3").path
+        let text = FileManager.default.temporaryDirectory.appendingPathComponent("whet-ppl-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: text) }
+        try Data(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 20).utf8).write(to: text)
+        let ppl = try TestModels.runWhet(["perplexity", "--model", folder, "--file", text.path, "--context", "32", "--json"])
+        #expect(ppl.status == 0, "\(ppl.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(ppl.stdout.utf8)) as? [String: Any]
+        #expect(((report?["perplexity"] as? Double) ?? .nan).isFinite)
+        let bench = try TestModels.runWhet(["bench", "--model", folder, "--prompt-tokens", "16", "--gen-tokens", "4", "--repetitions", "1", "--json"])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        #expect(bench.stdout.contains("tg_tokens_per_second"))
+        let gen = try TestModels.runWhet(["generate", "--model", folder, "--prompt", "Hello", "--max-tokens", "3", "--json"])
+        #expect(gen.status == 0, "\(gen.stderr)")
+        #expect(gen.stdout.contains("\"generated_tokens\":3"))
     }
 }
