@@ -57,11 +57,11 @@ struct BenchCommand: ParsableCommand {
             }
             Parallel.limitLanes(to: threads)
             let url = try ModelLocator.locate(model)
-            let gemma = try Gemma3Model(path: url.path)
-            let vocab = gemma.hyperparameters.vocabularySize
-            let session = gemma.makeSession(contextLength: promptTokens + genTokens + 1,
+            let model = try TransformerDecoder(path: url.path)
+            let vocab = model.configuration.vocabularySize
+            let session = model.makeSession(contextLength: promptTokens + genTokens + 1,
                                             maximumBatchSize: promptTokens)
-            let bos = Int32(gemma.file.metadata.int("tokenizer.ggml.bos_token_id") ?? 2)
+            let bos = model.specialTokenIDs.bos ?? 2
             var rng = SeededGenerator(seed: 42)
             func randomToken() -> Int32 { Int32.random(in: 0..<Int32(vocab), using: &rng) }
 

@@ -8,8 +8,9 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Export merged weights (base model + LoRA adapter) as Hugging Face safetensors + config.json.",
         discussion: """
-        whet export --merge --model M --adapter DIR --out OUT writes OUT/model.safetensors (names of
-        Gemma3ForCausalLM, dequantized, adapter deltas merged) and OUT/config.json. Without
+        whet export --merge --model M --adapter DIR --out OUT writes OUT/model.safetensors (the
+        model family's Hugging Face names: LlamaForCausalLM, Qwen2/Qwen3ForCausalLM, Phi3ForCausalLM,
+        Gemma2/Gemma3ForCausalLM; dequantized, adapter deltas merged) and OUT/config.json. Without
         --adapter the base model alone is exported. The tokenizer is not converted: use the base
         model's Hugging Face tokenizer files. Adapters themselves are already in PEFT layout
         (adapter_config.json + adapter_model.safetensors) as `whet train lora` writes them.
@@ -19,7 +20,7 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Flag(help: "Merge the adapter into the weights (the only export so far; required).")
     var merge = false
-    @Option(help: "Base model: a .gguf path or an installed model name.")
+    @Option(help: "Base model: a .gguf path, a Hugging Face folder or an installed model name.")
     var model: String = ModelLocator.defaultModelName
     @Option(help: "PEFT LoRA adapter folder to merge (adapter_config.json + adapter_model.safetensors).")
     var adapter: String?

@@ -36,11 +36,11 @@ struct PerplexityCommand: ParsableCommand {
             }
             let text = String(decoding: data, as: UTF8.self)
             let url = try ModelLocator.locate(model)
-            let gemma = try Gemma3Model(path: url.path)
-            let tokenizer = try SentencePieceTokenizer(gguf: gemma.file)
+            let model = try LoadedTextModel.open(url, contextLength: context)
+            let tokenizer = model.textTokenizer
             let tokens = tokenizer.encode(text, addBOS: true, parseSpecial: false)
             let bos = tokenizer.bosID
-            let session = gemma.makeSession(contextLength: context, maximumBatchSize: context)
+            let session = model.decoder.makeSession(contextLength: context, maximumBatchSize: context)
             let result = try ChunkedPerplexity.evaluate(tokens: tokens, context: context, beginningOfSequence: bos,
                                                         session: session) { chunk, chunks, running in
                 CommandOutput.progress(String(format: "chunk %d/%d: running perplexity %.4f", chunk, chunks, running))

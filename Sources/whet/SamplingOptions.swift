@@ -43,7 +43,7 @@ struct SamplingOptions: ParsableArguments {
 
 /// Model choice and resources shared by the generating commands.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model: a path to a .gguf file, or the name of an installed model.")
+    @Option(help: "Model: a path to a .gguf file or a Hugging Face folder, or the name of an installed model.")
     var model: String = ModelLocator.defaultModelName
     @Option(name: .customLong("ctx-size"), help: "Most positions the cache may hold (default: the model's context; the cache grows as it fills).")
     var contextSize: Int?

@@ -307,6 +307,15 @@ public final class SafetensorsWeights: @unchecked Sendable {
         return try f.floatTensor(name)
     }
 
+    /// A tensor's bytes in place in its shard's mapping, with the object that keeps them mapped.
+    public func tensorBytes(_ name: String) throws -> (info: SafetensorsTensorInfo, bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        let f = try file(for: name)
+        return (try f.info(name), try f.rawBytes(name), f)
+    }
+
+    /// The shard (or single file) path holding `name`, for messages.
+    public func path(of name: String) -> String { (try? file(for: name).path) ?? folder.path }
+
     /// Parameter count over every tensor.
     public var parameterCount: Int {
         files.reduce(0) { $0 + $1.tensors.values.reduce(0) { $0 + $1.elementCount } }

@@ -98,13 +98,21 @@ struct DecoderBlock: @unchecked Sendable {
     let slidingWindow: Bool
 }
 
-/// A decoder-only Transformer from a GGUF file, of any supported architecture: the shared engine
-/// (`DecoderSession`) over the blocks an architecture file (`Architectures/`) builds.
+/// A decoder-only Transformer of any supported architecture, from a GGUF file or a Hugging Face
+/// folder: the shared engine (`DecoderSession`) over the blocks an architecture file
+/// (`Architectures/`) and a loader (`DecoderGGUFLoader`, `DecoderHFLoader`) build.
 ///
 /// The model is immutable and shared; each conversation runs in a `DecoderSession`, which owns
 /// the key/value cache and the scratch buffers.
 public final class TransformerDecoder: @unchecked Sendable {
-    public let file: GGUFFile
+    /// Where the weights came from.
+    public enum Source: Sendable {
+        case gguf(GGUFFile)
+        /// A Hugging Face folder (config.json + safetensors).
+        case folder(URL)
+    }
+
+    public let source: Source
     public let configuration: DecoderConfiguration
     let tokenEmbedding: QuantizedMatrix
     /// The output projection: `output.weight`, or the token embedding when tied.
@@ -112,12 +120,38 @@ public final class TransformerDecoder: @unchecked Sendable {
     let blocks: [DecoderBlock]
     let outputNorm: Tensor
 
+    /// The GGUF file of a model opened from one (its tokenizer and metadata); nil for a folder.
+    public var file: GGUFFile? {
+        if case .gguf(let f) = source { return f }
+        return nil
+    }
+
+    /// The file or folder path.
+    public var path: String {
+        switch source {
+        case .gguf(let f): return f.path
+        case .folder(let url): return url.path
+        }
+    }
+
+    /// Whether logits reuse the token embedding.
+    public var tiedOutput: Bool { output.sharesStorage(with: tokenEmbedding) }
+
     /// The architectures `init(file:)` opens.
     public static let supportedArchitectures = ["gemma2", "gemma3", "llama", "phi3", "qwen2", "qwen3"]
 
-    init(file: GGUFFile, configuration: DecoderConfiguration, tokenEmbedding: QuantizedMatrix,
+    /// The architectures of Hugging Face folders (`init(folder:)`), by `model_type`.
+    static let huggingFaceArchitectures: [any HFDecoderArchitecture.Type] = [
+        Gemma2Architecture.self, Gemma3Architecture.self, LlamaArchitecture.self, Phi3Architecture.self,
+        Qwen2Architecture.self, Qwen3Architecture.self,
+    ]
+
+    /// Every `model_type` `init(folder:)` reads.
+    public static var supportedModelTypes: [String] { huggingFaceArchitectures.flatMap { $0.huggingFace.modelTypes }.sorted() }
+
+    init(source: Source, configuration: DecoderConfiguration, tokenEmbedding: QuantizedMatrix,
          output: QuantizedMatrix, blocks: [DecoderBlock], outputNorm: Tensor) {
-        self.file = file
+        self.source = source
         self.configuration = configuration
         self.tokenEmbedding = tokenEmbedding
         self.output = output
@@ -125,8 +159,26 @@ public final class TransformerDecoder: @unchecked Sendable {
         self.outputNorm = outputNorm
     }
 
+    convenience init(file: GGUFFile, configuration: DecoderConfiguration, tokenEmbedding: QuantizedMatrix,
+                     output: QuantizedMatrix, blocks: [DecoderBlock], outputNorm: Tensor) {
+        self.init(source: .gguf(file), configuration: configuration, tokenEmbedding: tokenEmbedding, output: output,
+                  blocks: blocks, outputNorm: outputNorm)
+    }
+
+    /// The same model with other blocks (adapters merged); shares everything else.
+    func replacingBlocks(_ blocks: [DecoderBlock]) -> TransformerDecoder {
+        TransformerDecoder(source: source, configuration: configuration, tokenEmbedding: tokenEmbedding, output: output,
+                           blocks: blocks, outputNorm: outputNorm)
+    }
+
+    /// A `.gguf` file or a Hugging Face folder.
     public convenience init(path: String) throws {
-        try self.init(file: GGUFFile(path: path))
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            try self.init(folder: URL(fileURLWithPath: path, isDirectory: true))
+        } else {
+            try self.init(file: GGUFFile(path: path))
+        }
     }
 
     /// Opens a GGUF of any of `supportedArchitectures`; another architecture is a
@@ -144,7 +196,21 @@ public final class TransformerDecoder: @unchecked Sendable {
             throw ModelError.unsupportedArchitecture(path: file.path, found: file.metadata.architecture,
                                                      supported: Self.supportedArchitectures)
         }
-        self.init(file: file, configuration: model.configuration, tokenEmbedding: model.tokenEmbedding,
+        self.init(source: .gguf(file), configuration: model.configuration, tokenEmbedding: model.tokenEmbedding,
+                  output: model.output, blocks: model.blocks, outputNorm: model.outputNorm)
+    }
+
+    /// Opens a Hugging Face folder (config.json + model.safetensors or a sharded index) whose
+    /// `model_type` is one of `supportedModelTypes`; another is a `ModelConfigError.unsupportedModelType`.
+    public convenience init(folder: URL) throws {
+        let config = try HFConfigValues(folder: folder)
+        guard let type = config.modelType else { throw ModelConfigError.missingKey(path: config.path, key: "model_type") }
+        guard let arch = Self.huggingFaceArchitectures.first(where: { $0.huggingFace.modelTypes.contains(type) }) else {
+            throw ModelConfigError.unsupportedModelType(path: config.path, modelType: type, supported: Self.supportedModelTypes)
+        }
+        let model = try DecoderHFLoader(folder: folder, config: config, architecture: arch.name, wiring: arch.wiring,
+                                        conventions: arch.huggingFace, weights: try SafetensorsWeights(folder: folder)).load()
+        self.init(source: .folder(folder), configuration: model.configuration, tokenEmbedding: model.tokenEmbedding,
                   output: model.output, blocks: model.blocks, outputNorm: model.outputNorm)
     }
 

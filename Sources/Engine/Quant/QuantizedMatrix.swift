@@ -79,6 +79,50 @@ public struct QuantizedMatrix: @unchecked Sendable {
         owner = t.storage
     }
 
+    /// A matrix over `rows × cols` values of a float `type` (F32, F16, BF16) at `bytes`, e.g. a
+    /// safetensors tensor in its mapping; `owner` keeps the bytes alive. The bytes must be aligned to
+    /// the element size (the kernels load whole elements).
+    init(type: GGMLType, rows: Int, cols: Int, bytes: UnsafeRawBufferPointer, owner: AnyObject, name: String) throws {
+        guard type == .f32 || type == .f16 || type == .bf16 else {
+            throw QuantizedMatrixError.unsupportedType(tensor: name, type: type)
+        }
+        guard rows > 0, cols > 0 else {
+            throw QuantizedMatrixError.invalidShape(tensor: name, reason: "it is empty (\(rows) × \(cols))")
+        }
+        let rowBytes = type.rowByteCount(cols)
+        guard bytes.count >= rowBytes * rows, let base = bytes.baseAddress, Int(bitPattern: base) % type.typeSize == 0 else {
+            throw QuantizedMatrixError.invalidShape(tensor: name,
+                                                    reason: "it holds \(bytes.count) bytes (\(rows) rows of \(cols) \(type) values need \(rowBytes * rows)) or is not aligned to \(type.typeSize) bytes")
+        }
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.rowBytes = rowBytes
+        self.bytes = base
+        self.owner = owner
+    }
+
+    /// Rows `range` as a matrix of their own over the same bytes (the parts of a fused projection).
+    func rows(_ range: Range<Int>) -> QuantizedMatrix? {
+        guard range.lowerBound >= 0, range.upperBound <= rows, !range.isEmpty else { return nil }
+        return QuantizedMatrix(type: type, rows: range.count, cols: cols, rowBytes: rowBytes,
+                               bytes: bytes + range.lowerBound * rowBytes, owner: owner)
+    }
+
+    private init(type: GGMLType, rows: Int, cols: Int, rowBytes: Int, bytes: UnsafeRawPointer, owner: AnyObject) {
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.rowBytes = rowBytes
+        self.bytes = bytes
+        self.owner = owner
+    }
+
+    /// Whether both matrices read the same bytes (a tied output head).
+    func sharesStorage(with other: QuantizedMatrix) -> Bool {
+        bytes == other.bytes && type == other.type && rows == other.rows && cols == other.cols
+    }
+
     /// Pointer to the first block of row `r`.
     @inline(__always)
     public func rowPointer(_ r: Int) -> UnsafeRawPointer { bytes + r * rowBytes }

@@ -4,7 +4,15 @@ import Foundation
 /// values llama.cpp derives rather than reads), pre- and post-norms around both sublayers, QK-norm,
 /// NEOX RoPE with a local base in the sliding-window layers, GeGLU (tanh GELU), the embedding
 /// scaled by √d_model, logits tied to the token embedding. The tensors are read by `Gemma3Model`.
-enum Gemma3Architecture {
+enum Gemma3Architecture: HFDecoderArchitecture {
+    static let name = "gemma3"
+    /// The wiring the shared loaders read Hugging Face folders with (GGUFs go through `Gemma3Model`).
+    static let wiring = DecoderWiring(ropeLayout: .neox, activation: .geluTanh, queryKeyNorms: true, gemmaNorms: true,
+                                      slidingWindowPattern: 6)
+    /// Hugging Face `gemma3_text` (`Gemma3ForCausalLM`): as gemma2 without soft-capping, with q/k norms
+    /// (× (1 + w)) and a local RoPE base (`rope_local_base_freq`, or `rope_parameters.sliding_attention`).
+    static let huggingFace = HFDecoderConventions(modelTypes: ["gemma3_text"], className: "Gemma3ForCausalLM", tiedByDefault: true)
+
     static func configuration(_ hp: Gemma3Hyperparameters, embeddingScale: Float) -> DecoderConfiguration {
         DecoderConfiguration(
             architecture: "gemma3", vocabularySize: hp.vocabularySize, embeddingLength: hp.embeddingLength,
