@@ -3,6 +3,7 @@ import Foundation
 /// GPT-2 from safetensors: learned position embeddings, pre-LayerNorm blocks, fused q/k/v
 /// projection, GELU (tanh form, "gelu_new") feed-forward, output tied to the token embeddings.
 /// GPT-2 stores its projections as `Conv1D` weights, `[in, out]`, the transpose of `nn.Linear`.
+// @unchecked Sendable: immutable after load: the fp32 weights are only read, so one model may serve several caches.
 public final class GPT2Model: HFDecoderModel, @unchecked Sendable {
     struct Layer {
         let norm1: Tensor, norm1Bias: Tensor

@@ -2,6 +2,7 @@ import Foundation
 
 /// The weights of one Gemma 3 block. Matrices stay quantized in the mapped file; norm vectors
 /// (a few hundred floats each) are copied out as F32.
+// @unchecked Sendable: weights point into the read-only memory map or copies no one writes after load.
 struct Gemma3Block: @unchecked Sendable {
     let attentionNorm: Tensor
     let query: QuantizedMatrix
@@ -27,6 +28,7 @@ struct Gemma3Block: @unchecked Sendable {
 /// The model is immutable and shared; each conversation runs in a `Gemma3Session` (the shared
 /// `DecoderSession` over `decoder`, wired by `Gemma3Architecture`), which owns the key/value cache
 /// and the scratch buffers. The trainable graph and merged export read the blocks here.
+// @unchecked Sendable: immutable after load: every stored property is a `let` over read-only weights.
 public final class Gemma3Model: @unchecked Sendable {
     public let file: GGUFFile
     public let hyperparameters: Gemma3Hyperparameters

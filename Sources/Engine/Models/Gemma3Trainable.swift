@@ -3,6 +3,7 @@ import Foundation
 /// A frozen weight kept in its GGML blocks, for training: the forward product runs the same
 /// kernel as inference (`QuantizedMatrix.multiply`), the input gradient is computed from the blocks
 /// (`multiplyTransposed`, a tile at a time), so QLoRA never holds a dequantized copy of the model.
+// @unchecked Sendable: a frozen weight: the blocks are only read, by forward and backward alike.
 public final class QuantizedFrozenLinear: FrozenLinear, @unchecked Sendable {
     public let matrix: QuantizedMatrix
 

@@ -1,6 +1,7 @@
 import Foundation
 
 /// A safetensors decoder (GPT-2, Llama family) behind the generation protocol, with its own cache.
+// @unchecked Sendable: one caller at a time: the cache is driven by one `TextGenerator` on its serial queue.
 public final class HFCausalLanguageModel: CausalLanguageModel, @unchecked Sendable {
     public let model: any HFDecoderModel
     private let cache: DecoderKVCache
@@ -43,6 +44,7 @@ public final class HFCausalLanguageModel: CausalLanguageModel, @unchecked Sendab
 
 /// A `tokenizer.json` tokenizer behind the generation protocol. The post-processor supplies the
 /// beginning-of-sequence token (Llama 3's `<|begin_of_text|>`; GPT-2 and Qwen2 add none).
+// @unchecked Sendable: immutable after init: the tokenizer's tables are only read.
 public final class HFTextTokenizer: TextTokenizer, @unchecked Sendable {
     public let tokenizer: HFTokenizer
     public let endOfGenerationTokens: Set<Int32>

@@ -3,6 +3,7 @@ import Foundation
 /// The Llama family from safetensors (Llama 2/3, SmolLM, Qwen2, Mistral without a sliding window):
 /// pre-RMSNorm blocks, rotary positions (HF "rotate half" layout, optional `rope_scaling`),
 /// grouped-query attention, and a SwiGLU feed-forward network. Weights become Float32 at load.
+// @unchecked Sendable: immutable after load: the fp32 weights are only read, so one model may serve several caches.
 public final class LlamaModel: HFDecoderModel, @unchecked Sendable {
     struct Layer {
         let inputNorm: Tensor

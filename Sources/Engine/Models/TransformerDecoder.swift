@@ -74,6 +74,7 @@ public struct DecoderConfiguration: Sendable, Equatable {
 /// The weights of one decoder block. Matrices stay as they are in the mapped file (quantized, F16,
 /// F32); vectors (norms, biases: a few hundred floats each) are copied out as F32. Optional tensors
 /// are the wiring differences between architectures.
+// @unchecked Sendable: weights and norms point into read-only mapped or copied buffers that no one writes after load.
 struct DecoderBlock: @unchecked Sendable {
     let attentionNorm: Tensor
     let query: QuantizedMatrix
@@ -104,6 +105,7 @@ struct DecoderBlock: @unchecked Sendable {
 ///
 /// The model is immutable and shared; each conversation runs in a `DecoderSession`, which owns
 /// the key/value cache and the scratch buffers.
+// @unchecked Sendable: immutable after load (every stored property is a `let` over read-only weights); sessions hold the mutable cache and scratch.
 public final class TransformerDecoder: @unchecked Sendable {
     /// Where the weights came from.
     public enum Source: Sendable {

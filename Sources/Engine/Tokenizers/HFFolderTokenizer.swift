@@ -3,6 +3,7 @@ import Foundation
 /// The tokenizer of a Hugging Face model folder (`tokenizer.json`, with `tokenizer_config.json` and
 /// `config.json` for the special tokens) behind the same protocol as a GGUF's, so generation, the
 /// server and perplexity treat both alike.
+// @unchecked Sendable: immutable after init: every stored property is a `let` and the tokenizer's tables are only read.
 public final class HFFolderTokenizer: GGUFTokenizer, @unchecked Sendable {
     public let tokenizer: HFTokenizer
     public let bosID: Int32
