@@ -55,6 +55,15 @@ extension GGUFTokenizer {
     }
 
     public func isEndOfGeneration(_ id: Int32) -> Bool { endOfGenerationIDs.contains(id) }
+
+    // What generation needs (`TextTokenizer`), the same for every GGUF vocabulary.
+    public func encode(_ text: String, addBeginningOfSequence: Bool, parseSpecialTokens: Bool) throws -> [Int32] {
+        encode(text, addBOS: addBeginningOfSequence, parseSpecial: parseSpecialTokens)
+    }
+
+    public func bytes(of token: Int32) -> [UInt8] { pieceBytes(token, renderSpecial: false) }
+
+    public var endOfGenerationTokens: Set<Int32> { endOfGenerationIDs }
 }
 
 extension SentencePieceTokenizer: GGUFTokenizer {}
@@ -310,17 +319,9 @@ public final class ByteLevelBPETokenizer: Sendable {
 }
 
 extension ByteLevelBPETokenizer: GGUFTokenizer {
-    public func encode(_ text: String, addBeginningOfSequence: Bool, parseSpecialTokens: Bool) throws -> [Int32] {
-        encode(text, addBOS: addBeginningOfSequence, parseSpecial: parseSpecialTokens)
-    }
-
     public func encode(_ text: String, addBeginningOfSequence: Bool, plainText: [Range<Int>]) throws -> [Int32] {
         encode(text, addBOS: addBeginningOfSequence, parseSpecial: true, plainText: plainText)
     }
-
-    public func bytes(of token: Int32) -> [UInt8] { pieceBytes(token) }
-
-    public var endOfGenerationTokens: Set<Int32> { endOfGenerationIDs }
 }
 
 extension GGUFMetadata {

@@ -752,16 +752,8 @@ struct SPMScratch {
 
 // MARK: - Generation
 
-extension SentencePieceTokenizer: TextTokenizer {
-    public func encode(_ text: String, addBeginningOfSequence: Bool, parseSpecialTokens: Bool) throws -> [Int32] {
-        encode(text, addBOS: addBeginningOfSequence, parseSpecial: parseSpecialTokens)
-    }
-
+extension SentencePieceTokenizer {
     public func encode(_ text: String, addBeginningOfSequence: Bool, plainText: [Range<Int>]) throws -> [Int32] {
         encode(text, addBOS: addBeginningOfSequence, parseSpecial: true, plainText: plainText)
     }
-
-    public func bytes(of token: Int32) -> [UInt8] { pieceBytes(token) }
-
-    public var endOfGenerationTokens: Set<Int32> { endOfGenerationIDs }
 }
