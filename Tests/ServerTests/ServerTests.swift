@@ -296,3 +296,41 @@ final class OrderLog: @unchecked Sendable {
         #expect(port > 0)
     }
 }
+
+/// The server on every architecture's tiny fixture GGUF (random weights, the family's real chat
+/// template embedded): a chat request is rendered with the model's own Jinja template and answered.
+@Suite struct FamilyChatTests {
+    static func fixture(_ family: String) -> URL {
+        TestModels.repositoryRoot.appendingPathComponent("Tests/EngineTests/Fixtures/families/\(family)-f32.gguf")
+    }
+
+    @Test(arguments: ["gemma2", "gemma3", "llama-bpe", "llama-spm", "phi3", "qwen2", "qwen3"])
+    func chatUsesTheModelsOwnTemplate(family: String) async throws {
+        let loaded = try LoadedTextModel.open(Self.fixture(family), contextLength: 256)
+        let backend = try EngineBackend(textModel: loaded, textModelID: "tiny", sessions: 1, embedder: nil, embeddingModelID: "")
+        let template = try #require(backend.chatTemplate)
+        #expect(template.kind == .jinja, "\(family) serves \(template.kind), not its own template")
+        let messages: [ChatMessage] = [.user("Hello, who are you?")]
+        let prepared = try await backend.prepare(GenerationRequest(model: "tiny", prompt: .chat(messages), maxTokens: 4,
+                                                                   sampling: SamplerSettings(temperature: 0), stop: []))
+        let rendered = try template.render(messages, addGenerationPrompt: true)
+        #expect(prepared.job.promptTokens == (try loaded.prepare(.messages(messages), template: template,
+                                                                 sampler: SamplerSettings(), maxTokens: 4).tokens))
+        #expect(rendered.contains("Hello, who are you?"))
+        if let marker = template.endOfTurnText { #expect(prepared.job.stopSequences.contains(marker)) }
+
+        let app = Application(router: OpenAIServer(backend: backend, configuration: ServerConfiguration()).router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "tiny", "messages": [["role": "user", "content": "Hello, who are you?"]],
+                                                 "max_tokens": 4, "temperature": 0])) { response in
+                #expect(response.status == .ok, "\(family): \(String(buffer: response.body))")
+                let json = decode(response.body)
+                let choice = (json["choices"] as? [[String: Any]])?.first
+                #expect((choice?["message"] as? [String: Any])?["content"] is String)
+                #expect(["stop", "length"].contains(choice?["finish_reason"] as? String ?? ""))
+                #expect((json["usage"] as? [String: Any])?["prompt_tokens"] as? Int == prepared.promptTokenCount)
+            }
+        }
+    }
+}
