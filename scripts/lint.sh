@@ -5,7 +5,8 @@
 # swift-format always adds its pretty printer's layout findings and offers no switch to turn them
 # off (swiftlang/swift-format#764). Whetstone's layout (aligned continuation lines, one-line
 # `case … : stmt; return` arms) is not the printer's, so those findings are dropped here and only
-# the rule findings count.
+# the rule findings count. Then every `@unchecked Sendable` must say why it is safe
+# (scripts/check_unchecked_sendable.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 layout='\[(Indentation|AddLines|RemoveLine|Spacing|LineLength|TrailingComma|TrailingWhitespace)\]'
@@ -16,3 +17,4 @@ if [ -n "$findings" ]; then
     exit 1
 fi
 echo "lint: swift-format rules pass"
+bash scripts/check_unchecked_sendable.sh

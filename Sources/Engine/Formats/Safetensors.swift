@@ -61,6 +61,7 @@ public struct SafetensorsTensorInfo: Sendable, Equatable {
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON mapping each tensor name to
 /// `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets relative to the end of the header)
 /// plus an optional `"__metadata__"` object of strings, then the data. Tensors are row-major.
+// @unchecked Sendable: immutable after parsing: every stored property is a `let` over a read-only map.
 public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
     public typealias TensorInfo = SafetensorsTensorInfo
@@ -237,6 +238,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
 /// The weights of a Hugging Face model folder: `model.safetensors`, or shards listed in
 /// `model.safetensors.index.json` (`{"weight_map": {tensor: file}}`).
+// @unchecked Sendable: immutable after init: the shard list and name index are `let`s over read-only files.
 public final class SafetensorsWeights: @unchecked Sendable {
     public let folder: URL
     public let files: [SafetensorsFile]
