@@ -120,26 +120,9 @@ public final class CompareRunner {
                                               sampler: file.sampler, maxTokens: file.maxTokens, stops: file.stop)
             row.prompt = prepared.text
             let job = prepared.job
-            // Events arrive on the generator's queue; hand them to the caller's callback in order.
-            let relay = EventRelay()
-            let session = loaded.generator.start(job) { event in
-                if case let .token(token) = event, !token.text.isEmpty { relay.push(token.text) }
-                if case let .text(piece) = event, !piece.isEmpty { relay.push(piece) }
-                switch event {
-                case .finished, .failed: relay.finish()
-                default: break
-                }
-                return relay.stopRequested ? .stop : .proceed
+            let (summary, stopped) = try loaded.generator.generateText(job) { piece in
+                onEvent(.token(inputIndex: inputIndex, configIndex: configIndex, text: piece))
             }
-            var stopped = false
-            while let piece = relay.next() {
-                if onEvent(.token(inputIndex: inputIndex, configIndex: configIndex, text: piece)) == .stop {
-                    relay.requestStop()
-                    session.cancel()
-                    stopped = true
-                }
-            }
-            let summary = try session.wait().get()
             row.output = summary.text
             row.promptTokens = summary.prompt.promptTokens
             row.generatedTokens = summary.generatedTokens
@@ -151,52 +134,5 @@ public final class CompareRunner {
             row.error = "\(error)"
             return (row, false)
         }
-    }
-}
-
-/// Text pieces from the generator's queue to the runner's thread.
-// @unchecked Sendable: `pieces`, `stop` and `finished` are touched only with `condition` held.
-private final class EventRelay: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var pieces: [String] = []
-    private var stop = false
-    private var finished = false
-
-    func push(_ piece: String) {
-        condition.lock()
-        pieces.append(piece)
-        condition.signal()
-        condition.unlock()
-    }
-
-    var stopRequested: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stop
-    }
-
-    func requestStop() {
-        condition.lock()
-        stop = true
-        condition.unlock()
-    }
-
-    /// The run ended (its last event was delivered).
-    func finish() {
-        condition.lock()
-        finished = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    /// The next piece, or nil once the run has ended and every piece was handed out.
-    func next() -> String? {
-        condition.lock()
-        defer { condition.unlock() }
-        while pieces.isEmpty {
-            if finished { return nil }
-            condition.wait()
-        }
-        return pieces.removeFirst()
     }
 }

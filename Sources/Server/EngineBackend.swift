@@ -108,26 +108,20 @@ public final class EngineBackend: InferenceBackend {
         if !promptCache { generator.resetCache() }
         let deadline = prepared.timeLimit.map { DispatchTime.now().uptimeNanoseconds + UInt64(max(0, $0) * 1e9) }
         let timedOut = CancellationFlag()
-        let result: Result<GenerationSummary, GenerationError> = await withCheckedContinuation { continuation in
-            generator.start(prepared.job) { event in
-                switch event {
-                case let .token(token):
-                    if let deadline, DispatchTime.now().uptimeNanoseconds > deadline {
-                        timedOut.cancel()
-                        return .stop
-                    }
-                    if !token.text.isEmpty, !onText(token.text) { return .stop }
-                case let .text(piece):
-                    if !piece.isEmpty { _ = onText(piece) }
-                case let .finished(summary):
-                    continuation.resume(returning: .success(summary))
-                case let .failed(error):
-                    continuation.resume(returning: .failure(error))
-                case .promptProcessed:
-                    break
+        let result = await generator.generate(prepared.job) { event in
+            switch event {
+            case let .token(token):
+                if let deadline, DispatchTime.now().uptimeNanoseconds > deadline {
+                    timedOut.cancel()
+                    return .stop
                 }
-                return .proceed
+                if !token.text.isEmpty, !onText(token.text) { return .stop }
+            case let .text(piece):
+                if !piece.isEmpty { _ = onText(piece) }
+            case .finished, .failed, .promptProcessed:
+                break
             }
+            return .proceed
         }
         switch result {
         case let .success(summary):
