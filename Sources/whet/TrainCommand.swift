@@ -221,18 +221,9 @@ enum TrainRunDriver {
             Parallel.limitLanes(to: threads)
         }
         let folder = options.outURL
-        if options.resume {
-            guard let saved = RunRecord.read(from: folder) else {
-                throw CommandFailure("\(folder.appendingPathComponent(RunRecord.fileName).path) is missing; --resume needs a run started by whet train in --out")
-            }
-            if saved != record {
-                let changed = saved.changedArguments(comparedTo: record)
-                let what = changed.isEmpty ? "the method, model or data" : changed.joined(separator: ", ")
-                throw CommandFailure("--resume with different settings (\(what)) than the run in \(folder.path); repeat the original command with --resume")
-            }
-        } else {
-            try record.write(to: folder)
-        }
+        if options.resume { try record.checkResume(in: folder) }
+        // Written on resume too: it keeps the new step count for the next --resume.
+        try record.write(to: folder)
         let settings = RunSettings(totalSteps: options.steps, checkpointEvery: options.checkpointEvery,
                                    validateEvery: options.validateEvery, keepCheckpoints: max(1, options.keepCheckpoints))
         let runner = TrainingRunner(task: task, folder: folder, settings: settings)

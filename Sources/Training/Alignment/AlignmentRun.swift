@@ -205,12 +205,13 @@ public enum AlignmentMethod: Sendable, Equatable {
         }
     }
 
-    /// The step figures worth showing next to the loss.
+    /// The step figures worth showing next to the loss, in `whet align`'s progress line and the Train
+    /// pane's status alike (short enough for an 80-column pane; metrics.jsonl and the charts have the rest).
     public var headline: [String] {
         switch self {
         case .dpo: ["rewards/accuracies", "rewards/margins"]
         case .reward: ["accuracy", "margin", "eval/accuracy"]
-        case .rlhf: ["reward", "reward_std", "kl", "completions/mean_length"]
+        case .rlhf: ["reward", "kl"]
         }
     }
 }

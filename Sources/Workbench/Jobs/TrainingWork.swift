@@ -40,15 +40,10 @@ public struct TrainingPlan: Sendable, Equatable {
 
 public enum TrainingWorkError: Error, CustomStringConvertible, Equatable {
     case unavailable(TrainingMethod, String)
-    case resumeMismatch(folder: String, what: String)
-    case nothingToResume(folder: String)
 
     public var description: String {
         switch self {
         case let .unavailable(m, reason): "\(m.rawValue) training is not available: \(reason)"
-        case let .resumeMismatch(folder, what):
-            "cannot resume \(folder): it was started with a different \(what); start a new run instead"
-        case let .nothingToResume(folder): "\(folder) has no run.json or no checkpoint to resume from; start a new run"
         }
     }
 }
@@ -165,13 +160,7 @@ public enum TrainingWork {
             throw TrainingWorkError.unavailable(plan.method, reason)
         }
         if plan.resume {
-            guard let saved = RunRecord.read(from: plan.folder) else { throw TrainingWorkError.nothingToResume(folder: plan.folder.path) }
-            let record = plan.record
-            var changed = saved.changedArguments(comparedTo: record).filter { $0 != "steps" }
-            if saved.method != record.method { changed.append("method") }
-            if saved.model != record.model { changed.append("model") }
-            if saved.data != record.data { changed.append("data") }
-            if !changed.isEmpty { throw TrainingWorkError.resumeMismatch(folder: plan.folder.path, what: changed.joined(separator: ", ")) }
+            try plan.record.checkResume(in: plan.folder)
             // The curve so far, so the charts show the whole run (the runner drops later lines too).
             if let latest = try CheckpointStore(folder: plan.folder.appendingPathComponent("checkpoints")).latest() {
                 for m in earlierSteps(in: plan.folder, upTo: latest.state.step) { ctx.post(.training(.step(m))) }

@@ -64,13 +64,14 @@ public enum TrainingMethod: String, CaseIterable, Sendable {
         }
     }
 
-    /// Figures of the latest step the status line shows, besides the loss.
+    /// Figures of the latest step the status line shows, besides the loss: the alignment methods'
+    /// own list (`AlignmentMethod.headline`, which `whet align` prints too).
     public var headline: [String] {
         switch self {
         case .sft, .lora, .qlora: []
-        case .dpo: ["rewards/accuracies", "rewards/margins"]
-        case .reward: ["accuracy", "margin"]
-        case .rlhf: ["reward", "kl"]
+        case .dpo: AlignmentMethod.dpo().headline
+        case .reward: AlignmentMethod.reward.headline
+        case .rlhf: AlignmentMethod.rlhf(rewardModel: "").headline
         }
     }
 }
