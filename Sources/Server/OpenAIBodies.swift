@@ -151,14 +151,26 @@ extension CheckedRequestBody {
     }
 }
 
-/// `POST /v1/completions`: prompt is one string (or an array holding exactly one string).
-struct CompletionRequestBody: CheckedRequestBody {
-    var model: String
-    var prompt: String
+/// The generation settings both completion endpoints take.
+struct GenerationFields: Sendable {
     var maxTokens: Int
     var sampling: SamplerSettings
     var stop: [String]
     var stream: Bool
+
+    init(_ d: RequestFields, defaultMaxTokens: Int) throws {
+        maxTokens = try d.maxTokens(default: defaultMaxTokens)
+        sampling = try d.sampling()
+        stop = try d.stop()
+        stream = try d.bool("stream")
+    }
+}
+
+/// `POST /v1/completions`: prompt is one string (or an array holding exactly one string).
+struct CompletionRequestBody: CheckedRequestBody {
+    var model: String
+    var prompt: String
+    var generation: GenerationFields
 
     init(checking d: RequestFields) throws {
         model = try d.string("model")
@@ -168,10 +180,7 @@ struct CompletionRequestBody: CheckedRequestBody {
         case nil: throw APIError.badRequest("Missing required parameter: 'prompt'", param: "prompt")
         default: throw APIError.badRequest("'prompt' must be a string (batched prompts are not supported)", param: "prompt")
         }
-        maxTokens = try d.maxTokens(default: 16)
-        sampling = try d.sampling()
-        stop = try d.stop()
-        stream = try d.bool("stream")
+        generation = try GenerationFields(d, defaultMaxTokens: 16)
     }
 }
 
@@ -179,10 +188,7 @@ struct CompletionRequestBody: CheckedRequestBody {
 struct ChatCompletionRequestBody: CheckedRequestBody {
     var model: String
     var messages: [ChatMessage]
-    var maxTokens: Int
-    var sampling: SamplerSettings
-    var stop: [String]
-    var stream: Bool
+    var generation: GenerationFields
 
     init(checking d: RequestFields) throws {
         model = try d.string("model")
@@ -193,10 +199,7 @@ struct ChatCompletionRequestBody: CheckedRequestBody {
             throw APIError.badRequest("'messages' must be a non-empty array", param: "messages")
         }
         messages = try list.enumerated().map { i, item in try Self.message(item, index: i) }
-        maxTokens = try d.maxTokens(default: 256)
-        sampling = try d.sampling()
-        stop = try d.stop()
-        stream = try d.bool("stream")
+        generation = try GenerationFields(d, defaultMaxTokens: 256)
     }
 
     static func message(_ item: JSONValue, index i: Int) throws -> ChatMessage {

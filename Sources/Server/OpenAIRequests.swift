@@ -39,16 +39,16 @@ public struct APIError: Error, Sendable, Equatable {
 enum OpenAIRequestParser {
     static func completion(_ data: Data) throws -> (GenerationRequest, stream: Bool) {
         let body = try BodyCoding.decode(CompletionRequestBody.self, from: data)
-        let request = GenerationRequest(model: body.model, prompt: .text(body.prompt), maxTokens: body.maxTokens,
-                                        sampling: body.sampling, stop: body.stop)
-        return (request, body.stream)
+        let g = body.generation
+        let request = GenerationRequest(model: body.model, prompt: .text(body.prompt), maxTokens: g.maxTokens, sampling: g.sampling, stop: g.stop)
+        return (request, g.stream)
     }
 
     static func chat(_ data: Data) throws -> (GenerationRequest, stream: Bool) {
         let body = try BodyCoding.decode(ChatCompletionRequestBody.self, from: data)
-        let request = GenerationRequest(model: body.model, prompt: .chat(body.messages), maxTokens: body.maxTokens,
-                                        sampling: body.sampling, stop: body.stop)
-        return (request, body.stream)
+        let g = body.generation
+        let request = GenerationRequest(model: body.model, prompt: .chat(body.messages), maxTokens: g.maxTokens, sampling: g.sampling, stop: g.stop)
+        return (request, g.stream)
     }
 
     static func embeddings(_ data: Data) throws -> (model: String, inputs: [String]) {
