@@ -45,9 +45,15 @@ public enum PromptPreparation {
             templated = template.kind != .none
             messages = turns
         case let .promptFile(file, variables, substitute):
-            text = try file.render(with: template, overriding: variables, substitutingVariables: substitute)
             templated = template.kind != .none
-            if templated { messages = try file.messages(overriding: variables, substitutingVariables: substitute) }
+            if templated {
+                // The turns are needed anyway (to keep their contents text); render from them once.
+                let turns = try file.messages(overriding: variables, substitutingVariables: substitute)
+                text = try template.render(turns, addGenerationPrompt: true)
+                messages = turns
+            } else {
+                text = try file.render(with: template, overriding: variables, substitutingVariables: substitute)
+            }
         }
         let tokens: [Int32]
         if templated, let messages {
